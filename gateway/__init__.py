@@ -1,0 +1,1 @@
+"""The booking gateway: Litestar app, settings, routes and the command line."""

@@ -1,0 +1,1 @@
+"""Booking: free slots, holds and confirms."""

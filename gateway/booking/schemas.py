@@ -1,0 +1,82 @@
+"""Request and response bodies of the booking routes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+
+class SlotOut(msgspec.Struct, frozen=True):
+    start: str
+    end: str
+
+
+class SlotsOut(msgspec.Struct, frozen=True, kw_only=True):
+    doctor_id: uuid.UUID
+    appointment_type_id: uuid.UUID
+    timezone: str
+    seq: int
+    slots: list[SlotOut]
+
+
+class HoldIn(msgspec.Struct, forbid_unknown_fields=True):
+    doctor_id: uuid.UUID
+    appointment_type_id: uuid.UUID
+    start: Annotated[str, Meta(description="ISO 8601 instant with offset, e.g. 2026-05-04T09:00:00Z")]
+
+
+class HoldOut(msgspec.Struct, frozen=True, kw_only=True):
+    hold_id: uuid.UUID
+    hold_token: str
+    doctor_id: uuid.UUID
+    appointment_type_id: uuid.UUID
+    start: str
+    end: str
+    expires_at: str
+    status: str = "held"
+
+
+Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+
+
+class PatientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    email: Email
+    phone: Annotated[str, Meta(max_length=40)] | None = None
+    timezone: str | None = None
+
+
+class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
+    patient: PatientIn
+
+
+class PatientOut(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    email: str
+    phone: str | None
+    timezone: str | None
+    ref: str | None
+
+
+class AppointmentOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    doctor_id: uuid.UUID
+    appointment_type_id: uuid.UUID
+    patient: PatientOut
+    start: str
+    end: str
+    status: str
+    meeting_url: str | None
+    previous_appointment_id: uuid.UUID | None
+    cancellation: dict[str, Any] | None
+    hold_id: uuid.UUID | None
+    created_at: str
+    updated_at: str
+
+
+class ConfirmOut(msgspec.Struct, frozen=True):
+    appointment: AppointmentOut

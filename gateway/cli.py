@@ -1,0 +1,80 @@
+"""The ``gateway`` command: migrate, serve, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from gateway.settings import Settings
+
+
+def _migrate(settings: Settings) -> int:
+    from store.migrate import migrate
+
+    applied = asyncio.run(migrate(settings.database))
+    if applied:
+        print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
+    else:
+        print("database is up to date")
+    return 0
+
+
+def _demo(settings: Settings) -> int:
+    from gateway.demo import seed
+
+    demo = asyncio.run(seed(settings))
+    base = settings.public_url
+    print(f"demo organisation (slug demo): {demo.organisation_id}")
+    for type_id, name in demo.types:
+        print(f"  appointment type {name}: {type_id}")
+    first_type = demo.types[0][0]
+    for doctor_id, name, tz in demo.doctors:
+        print(f"  doctor {name} ({tz}): {doctor_id}")
+        print(f"    booking page: {base}/book/{doctor_id}?appointment_type_id={first_type}")
+        print(f"    free slots:   {base}/v1/doctors/{doctor_id}/slots?appointment_type_id={first_type}")
+    print(f"OpenAPI: {base}/schema/openapi.json   health: {base}/healthz")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        proxy_headers=True,
+        # SIGTERM: stop accepting, close live streams, and exit within 5 s.
+        timeout_graceful_shutdown=4,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gateway`` console script."""
+    parser = argparse.ArgumentParser(prog="gateway", description="Real-time booking gateway for telehealth clinics.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply every pending migration to DATABASE_URL (safe to run twice)")
+    sub.add_parser("demo", help="seed the demo clinic (organisation slug demo) and print its ids and URLs")
+    serve = sub.add_parser("serve", help="serve the gateway with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "migrate":
+        return _migrate(settings)
+    if args.command == "demo":
+        return _demo(settings)
+    return _serve(args)

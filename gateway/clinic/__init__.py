@@ -1,0 +1,1 @@
+"""Setting up a clinic: organisations, doctors, appointment types, windows and overrides."""

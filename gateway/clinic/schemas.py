@@ -1,0 +1,101 @@
+"""Request bodies of the clinic set-up routes. Responses are the store's structs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lowercase letters, digits, -")]
+Minute = Annotated[int, Meta(ge=0, le=1440, description="minutes since local midnight, multiple of 5")]
+Weekday = Annotated[int, Meta(ge=1, le=7, description="ISO weekday: 1 = Monday … 7 = Sunday")]
+Buffer = Annotated[int, Meta(ge=0, le=240, multiple_of=5)]
+Duration = Annotated[int, Meta(ge=5, le=720, multiple_of=5)]
+HoldTtl = Annotated[int, Meta(ge=10, le=7200)]
+NonNegative = Annotated[int, Meta(ge=0, le=525_600)]
+AdvanceDays = Annotated[int, Meta(ge=1, le=730)]
+RebookingMode = Literal["same_doctor", "any_doctor"]
+
+
+class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    slug: Slug
+
+
+class DoctorIn(msgspec.Struct, forbid_unknown_fields=True):
+    organisation_id: uuid.UUID
+    name: Name
+    timezone: Annotated[str, Meta(description="IANA zone, e.g. Europe/Berlin")]
+
+
+class AppointmentTypeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    organisation_id: uuid.UUID
+    name: Name
+    duration_minutes: Duration
+    hold_ttl_seconds: HoldTtl = 900
+    buffer_minutes: Buffer = 0
+    min_notice_minutes: NonNegative = 0
+    max_advance_days: AdvanceDays = 60
+    same_day_allowed: bool = True
+    same_day_cutoff_minute: Minute | None = None
+    cancellation_notice_minutes: NonNegative = 0
+    max_reschedules: Annotated[int, Meta(ge=0, le=100)] | None = None
+    rebooking_mode: RebookingMode = "same_doctor"
+    requires_approval: bool = False
+    max_active_per_patient: Annotated[int, Meta(ge=1, le=1000)] | None = None
+
+
+class AppointmentTypePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name | UnsetType = UNSET
+    duration_minutes: Duration | UnsetType = UNSET
+    hold_ttl_seconds: HoldTtl | UnsetType = UNSET
+    buffer_minutes: Buffer | UnsetType = UNSET
+    min_notice_minutes: NonNegative | UnsetType = UNSET
+    max_advance_days: AdvanceDays | UnsetType = UNSET
+    same_day_allowed: bool | UnsetType = UNSET
+    same_day_cutoff_minute: Minute | None | UnsetType = UNSET
+    cancellation_notice_minutes: NonNegative | UnsetType = UNSET
+    max_reschedules: Annotated[int, Meta(ge=0, le=100)] | None | UnsetType = UNSET
+    rebooking_mode: RebookingMode | UnsetType = UNSET
+    requires_approval: bool | UnsetType = UNSET
+    max_active_per_patient: Annotated[int, Meta(ge=1, le=1000)] | None | UnsetType = UNSET
+
+
+class WindowIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    weekday: Weekday
+    start_minute: Minute
+    end_minute: Minute
+    buffer_minutes: Buffer = 0
+    valid_from: date | None = None
+    valid_until: date | None = None
+    active: bool = True
+
+
+class WindowPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    weekday: Weekday | UnsetType = UNSET
+    start_minute: Minute | UnsetType = UNSET
+    end_minute: Minute | UnsetType = UNSET
+    buffer_minutes: Buffer | UnsetType = UNSET
+    valid_from: date | None | UnsetType = UNSET
+    valid_until: date | None | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class OverrideWindowIn(msgspec.Struct, forbid_unknown_fields=True):
+    start_minute: Minute
+    end_minute: Minute
+
+
+class DateOverrideIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    date: date
+    available: bool | UnsetType = UNSET
+    windows: Annotated[list[OverrideWindowIn], Meta(max_length=24)] | UnsetType = UNSET
+
+
+def changes(patch: msgspec.Struct) -> dict[str, object]:
+    """The fields a PATCH body sets."""
+    return {f: v for f in patch.__struct_fields__ if (v := getattr(patch, f)) is not UNSET}

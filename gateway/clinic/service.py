@@ -1,0 +1,128 @@
+"""Decisions about the clinic's set-up: what is valid, who belongs to which organisation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+
+from gateway.clinic import schemas
+from gateway.errors import AlreadyExists, NotFound, ValidationFailed
+from gateway.timeutil import zone
+from store import clinic as repo
+from store.errors import Duplicate, Missing
+from store.models import AppointmentType, AvailabilityWindow, DateOverride, Doctor, Organisation
+from store.types import Conn
+
+
+def _check_minutes(start: int, end: int, where: str) -> None:
+    if start % 5 or end % 5:
+        raise ValidationFailed(f"{where}: start_minute and end_minute must be multiples of 5")
+    if not 0 <= start < end <= 1440:
+        raise ValidationFailed(f"{where}: need 0 <= start_minute < end_minute <= 1440, got {start}..{end}")
+
+
+async def create_organisation(db: Conn, body: schemas.OrganisationIn) -> Organisation:
+    try:
+        return await repo.create_organisation(db, body.name, body.slug)
+    except Duplicate:
+        raise AlreadyExists(f"An organisation with slug {body.slug!r} exists already.") from None
+
+
+async def create_doctor(db: Conn, body: schemas.DoctorIn) -> Doctor:
+    zone(body.timezone, "timezone")
+    try:
+        return await repo.create_doctor(db, body.organisation_id, body.name, body.timezone)
+    except Missing:
+        raise NotFound(f"Organisation {body.organisation_id} not found.") from None
+
+
+async def doctor(db: Conn, doctor_id: uuid.UUID) -> Doctor:
+    found = await repo.get_doctor(db, doctor_id)
+    if found is None:
+        raise NotFound(f"Doctor {doctor_id} not found.")
+    return found
+
+
+def _check_type(values: dict[str, Any]) -> None:
+    cutoff = values.get("same_day_cutoff_minute")
+    if cutoff is not None and not values["same_day_allowed"]:
+        raise ValidationFailed("same_day_cutoff_minute only applies when same_day_allowed is true")
+
+
+async def create_type(db: Conn, body: schemas.AppointmentTypeIn) -> AppointmentType:
+    values = msgspec.structs.asdict(body)
+    _check_type(values)
+    try:
+        return await repo.create_type(db, body.organisation_id, values)
+    except Missing:
+        raise NotFound(f"Organisation {body.organisation_id} not found.") from None
+
+
+async def appointment_type(db: Conn, type_id: uuid.UUID) -> AppointmentType:
+    found = await repo.get_type(db, type_id)
+    if found is None:
+        raise NotFound(f"Appointment type {type_id} not found.")
+    return found
+
+
+async def update_type(db: Conn, type_id: uuid.UUID, patch: schemas.AppointmentTypePatch) -> AppointmentType:
+    current = await appointment_type(db, type_id)
+    values = msgspec.structs.asdict(current) | schemas.changes(patch)
+    _check_type(values)
+    updated = await repo.update_type(db, type_id, values)
+    if updated is None:
+        raise NotFound(f"Appointment type {type_id} not found.")
+    return updated
+
+
+def _check_window(values: dict[str, Any]) -> None:
+    _check_minutes(values["start_minute"], values["end_minute"], "window")
+    first, last = values.get("valid_from"), values.get("valid_until")
+    if first is not None and last is not None and first > last:
+        raise ValidationFailed("valid_from must not be after valid_until")
+
+
+async def create_window(db: Conn, doctor_id: uuid.UUID, body: schemas.WindowIn) -> AvailabilityWindow:
+    await doctor(db, doctor_id)
+    values = msgspec.structs.asdict(body)
+    _check_window(values)
+    return await repo.create_window(db, doctor_id, values)
+
+
+async def update_window(
+    db: Conn, doctor_id: uuid.UUID, window_id: uuid.UUID, patch: schemas.WindowPatch
+) -> AvailabilityWindow:
+    current = await repo.get_window(db, doctor_id, window_id)
+    if current is None:
+        raise NotFound(f"Window {window_id} not found for doctor {doctor_id}.")
+    values = msgspec.structs.asdict(current) | schemas.changes(patch)
+    _check_window(values)
+    updated = await repo.update_window(db, doctor_id, window_id, values)
+    if updated is None:
+        raise NotFound(f"Window {window_id} not found for doctor {doctor_id}.")
+    return updated
+
+
+async def delete_window(db: Conn, doctor_id: uuid.UUID, window_id: uuid.UUID) -> None:
+    if await repo.delete_window(db, doctor_id, window_id) is None:
+        raise NotFound(f"Window {window_id} not found for doctor {doctor_id}.")
+
+
+async def set_override(db: Conn, doctor_id: uuid.UUID, body: schemas.DateOverrideIn) -> DateOverride:
+    await doctor(db, doctor_id)
+    windows = [] if isinstance(body.windows, msgspec.UnsetType) else body.windows
+    available = bool(windows) if isinstance(body.available, msgspec.UnsetType) else body.available
+    if not available and windows:
+        raise ValidationFailed("A day off (available: false) has no windows.")
+    if available and not windows:
+        raise ValidationFailed("Give the day's windows, or available: false for a day off.")
+    ordered = sorted(windows, key=lambda w: w.start_minute)
+    for w in ordered:
+        _check_minutes(w.start_minute, w.end_minute, "windows")
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if b.start_minute < a.end_minute:
+            raise ValidationFailed("An override's windows must not overlap.")
+    plain = [{"start_minute": w.start_minute, "end_minute": w.end_minute} for w in ordered]
+    return await repo.upsert_override(db, doctor_id, body.date, available, plain)

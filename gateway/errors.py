@@ -1,0 +1,173 @@
+"""Domain errors and the one handler that turns them into problem bodies.
+
+Every error a client can see has a stable ``code``; the handler writes
+``{"status", "code", "title", "detail"}`` (plus optional ``extra`` fields).
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.exceptions.http_exceptions import MethodNotAllowedException
+from litestar.types import ExceptionHandlersMap
+
+logger = logging.getLogger("gateway.errors")
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway reports to a client."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class ValidationFailed(GatewayError):
+    status = 422
+    code = "validation_error"
+
+
+class InvalidTimezone(ValidationFailed):
+    code = "invalid_timezone"
+
+
+class NotBookable(GatewayError):
+    status = 422
+    code = "not_bookable"
+
+
+class Unauthorized(GatewayError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(GatewayError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(GatewayError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(GatewayError):
+    status = 409
+    code = "conflict"
+
+
+class SlotTaken(Conflict):
+    code = "slot_taken"
+
+
+class HoldBusy(Conflict):
+    code = "hold_busy"
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+
+
+class HoldExpired(GatewayError):
+    status = 410
+    code = "hold_expired"
+
+
+class RateLimited(GatewayError):
+    status = 429
+    code = "rate_limited"
+
+
+class ServiceUnavailable(GatewayError):
+    status = 503
+    code = "unavailable"
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    """Build a problem response."""
+    body: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "title": HTTPStatus(status).phrase,
+        "detail": detail,
+    }
+    body.update(extra)
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    return Response(body, status_code=status, headers=headers, media_type="application/problem+json")
+
+
+def _gateway_error(_: Request[Any, Any, Any], exc: GatewayError) -> Response[dict[str, Any]]:
+    return problem(exc.status, exc.code, exc.detail, **exc.extra)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        # Litestar raises 400 for bodies and parameters it cannot parse; the contract says 422
+        # `validation_error` for anything malformed, with the offending fields listed.
+        errors = exc.extra if isinstance(exc.extra, list) else []
+        detail = _describe_validation(exc.detail, errors)
+        return problem(422, "validation_error", detail, errors=errors)
+    if status >= 500:
+        logger.error("HTTP %s: %s", status, exc.detail)
+        return problem(status, "internal_error", "The gateway could not handle this request.")
+    code = _HTTP_CODES.get(status, "http_error")
+    if isinstance(exc, NotAuthorizedException):
+        code = "unauthorized"
+    elif isinstance(exc, PermissionDeniedException):
+        code = "forbidden"
+    elif isinstance(exc, NotFoundException):
+        code = "not_found"
+    elif isinstance(exc, MethodNotAllowedException):
+        code = "method_not_allowed"
+    return problem(status, code, str(exc.detail))
+
+
+def _describe_validation(detail: str, errors: list[Any]) -> str:
+    parts = []
+    for err in errors:
+        if isinstance(err, dict):
+            key = err.get("key") or err.get("source") or "body"
+            parts.append(f"{key}: {err.get('message', 'invalid')}")
+    return "; ".join(parts) if parts else detail
+
+
+def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    logger.exception("unhandled error", exc_info=exc)
+    return problem(500, "internal_error", "The gateway could not handle this request.")
+
+
+exception_handlers: ExceptionHandlersMap = {
+    GatewayError: _gateway_error,
+    HTTPException: _http_exception,
+    Exception: _unexpected,
+}

@@ -1,0 +1,36 @@
+"""``GET /healthz``: 200 when Postgres and Redis answer, 503 naming the one that does not."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, Response, get
+
+from gateway.services import Services
+
+
+async def _check(name: str, probe: Any) -> tuple[str, str]:
+    try:
+        await asyncio.wait_for(probe, timeout=2)
+    except Exception as exc:  # any failure means "not healthy"; report what it was
+        return name, f"error: {type(exc).__name__}: {exc}"[:200]
+    return name, "ok"
+
+
+@get("/healthz", tags=["ops"], sync_to_thread=False, include_in_schema=True)
+async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Whether this process reaches Postgres and Redis."""
+    services: Services = request.app.state.services
+    results = dict(
+        await asyncio.gather(
+            _check("postgres", services.db.fetchval("SELECT 1")),
+            _check("redis", services.redis.ping()),
+        )
+    )
+    healthy = all(v == "ok" for v in results.values())
+    body: dict[str, Any] = {"status": "ok" if healthy else "unavailable", "checks": results}
+    if not healthy:
+        body["code"] = "unavailable"
+        body["detail"] = "; ".join(f"{k} {v}" for k, v in results.items() if v != "ok")
+    return Response(body, status_code=200 if healthy else 503)

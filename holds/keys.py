@@ -1,0 +1,86 @@
+"""Key and channel names. Every key of one doctor carries the hash tag ``{doctor_id}``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+CELL_MS = 5 * 60 * 1000
+"""Holds take time in 5-minute cells; durations, buffers and window edges are multiples of 5."""
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Names under one prefix (``GATEWAY_REDIS_PREFIX``)."""
+
+    prefix: str
+
+    def base(self, doctor_id: uuid.UUID | str) -> str:
+        """``P:{doctor}:``, the start of every key of that doctor."""
+        return f"{self.prefix}:{{{doctor_id}}}:"
+
+    def hold(self, doctor_id: uuid.UUID | str, hold_id: uuid.UUID | str) -> str:
+        return f"{self.base(doctor_id)}hold:{hold_id}"
+
+    def holds(self, doctor_id: uuid.UUID | str) -> str:
+        return f"{self.base(doctor_id)}holds"
+
+    def seq(self, doctor_id: uuid.UUID | str) -> str:
+        return f"{self.base(doctor_id)}seq"
+
+    def log(self, doctor_id: uuid.UUID | str) -> str:
+        return f"{self.base(doctor_id)}log"
+
+    def warm(self, doctor_id: uuid.UUID | str) -> str:
+        return f"{self.base(doctor_id)}warm"
+
+    def cells(self, doctor_id: uuid.UUID | str, start_ms: int, block_ms: int) -> list[str]:
+        base = self.base(doctor_id)
+        return [f"{base}cell:{n}" for n in cell_numbers(start_ms, block_ms)]
+
+    def channel(self, doctor_id: uuid.UUID | str) -> str:
+        """The pub/sub channel of one doctor's slot events."""
+        return f"{self.prefix}:ev:{{{doctor_id}}}"
+
+    def channel_pattern(self) -> str:
+        """A pattern matching every doctor's channel under this prefix."""
+        return f"{self.prefix}:ev:*"
+
+    @property
+    def due(self) -> str:
+        """The global index of hold deadlines the sweeper walks (not hash-tagged: one per deployment)."""
+        return f"{self.prefix}:due"
+
+
+def cell_numbers(start_ms: int, block_ms: int) -> Iterable[int]:
+    """The cells ``[start_ms, block_ms)`` covers."""
+    return range(start_ms // CELL_MS, -(-block_ms // CELL_MS))
+
+
+def new_hold_token(doctor_id: uuid.UUID) -> str:
+    """A fresh hold token. It carries the doctor's id so the hold is found in one round trip."""
+    raw = doctor_id.bytes + secrets.token_bytes(24)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def token_doctor(token: str) -> uuid.UUID | None:
+    """The doctor a hold token belongs to, or ``None`` for something that is not a hold token."""
+    if len(token) != 54:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "==")
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != 40:
+        return None
+    return uuid.UUID(bytes=raw[:16])
+
+
+def token_hash(token: str) -> str:
+    """What Redis keeps instead of the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()

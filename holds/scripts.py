@@ -1,0 +1,28 @@
+"""Load the Lua scripts (package files) and register them with a Redis client."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+NAMES = ("hold", "release", "confirm_begin", "confirm_end", "expire", "snapshot", "warm", "due_remove")
+
+
+def source(name: str) -> str:
+    """A script's text with the shared helpers prepended."""
+    folder = resources.files("holds") / "scripts"
+    lib = (folder / "_lib.lua").read_text(encoding="utf-8")
+    body = (folder / f"{name}.lua").read_text(encoding="utf-8")
+    return lib + "\n" + body
+
+
+class Scripts:
+    """Every hold script, registered once per client (EVALSHA, falling back to EVAL)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._scripts: dict[str, AsyncScript] = {n: redis.register_script(source(n)) for n in NAMES}
+
+    def __getitem__(self, name: str) -> AsyncScript:
+        return self._scripts[name]

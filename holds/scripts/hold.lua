@@ -1,0 +1,31 @@
+-- Take every cell of a slot, or none (design invariant 2).
+-- KEYS[1] hold hash, KEYS[2] warm flag, KEYS[3..] cells
+-- ARGV: base, channel, log_max, doctor_id, hold_id, token_hash, ttl_ms, history_ms,
+--       start_iso, end_iso, start_ms, block_ms, type_id, patient_ref
+local base, channel, log_max, doctor_id = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local hold_id, token_hash, ttl = ARGV[5], ARGV[6], tonumber(ARGV[7])
+
+-- Redis lost its memory (flush, failover): the caller re-warms booked cells from Postgres first.
+if redis.call('EXISTS', KEYS[2]) == 0 then return {'cold'} end
+
+local now = now_ms()
+-- Announce lapsed holds of this doctor before anything new, so events stay in causal order.
+expire_due(base, channel, log_max, doctor_id, now)
+
+for i = 3, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return {'taken'} end
+end
+
+local deadline = now + ttl
+for i = 3, #KEYS do
+  redis.call('SET', KEYS[i], hold_id, 'PXAT', deadline)
+end
+local member = hold_id .. '|' .. ARGV[11] .. '|' .. ARGV[12]
+redis.call('HSET', KEYS[1],
+  'status', 'held', 'token', token_hash, 'deadline', deadline, 'member', member,
+  'start', ARGV[9], 'end', ARGV[10], 'start_ms', ARGV[11], 'block_ms', ARGV[12],
+  'type_id', ARGV[13], 'patient_ref', ARGV[14], 'created', now)
+redis.call('PEXPIREAT', KEYS[1], deadline + tonumber(ARGV[8]))
+redis.call('ZADD', base .. 'holds', deadline, member)
+local seq = announce(base, channel, log_max, 'slot.held', doctor_id, ARGV[9], ARGV[10], now)
+return {'ok', seq, deadline}

@@ -1,0 +1,1 @@
+"""Postgres through asyncpg: pool, SQL migrations, queries and repositories."""

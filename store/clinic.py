@@ -1,0 +1,188 @@
+"""Organisations, doctors, appointment types, weekly windows and date overrides."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from store.types import Conn
+from store.errors import Duplicate, Missing
+from store.models import (
+    AppointmentType,
+    AvailabilityWindow,
+    DateOverride,
+    Doctor,
+    Organisation,
+    from_record,
+)
+
+
+INSERT_ORGANISATION = "INSERT INTO organisations (name, slug) VALUES ($1, $2) RETURNING *"
+GET_ORGANISATION = "SELECT * FROM organisations WHERE id = $1"
+GET_ORGANISATION_BY_SLUG = "SELECT * FROM organisations WHERE slug = $1"
+
+INSERT_DOCTOR = "INSERT INTO doctors (organisation_id, name, timezone) VALUES ($1, $2, $3) RETURNING *"
+GET_DOCTOR = "SELECT * FROM doctors WHERE id = $1"
+LIST_DOCTORS = "SELECT * FROM doctors WHERE organisation_id = $1 ORDER BY created_at, id"
+
+TYPE_FIELDS = (
+    "name", "duration_minutes", "hold_ttl_seconds", "buffer_minutes", "min_notice_minutes",
+    "max_advance_days", "same_day_allowed", "same_day_cutoff_minute", "cancellation_notice_minutes",
+    "max_reschedules", "rebooking_mode", "requires_approval", "max_active_per_patient",
+)  # fmt: skip
+INSERT_TYPE = (
+    "INSERT INTO appointment_types (organisation_id, name, duration_minutes, hold_ttl_seconds,"
+    " buffer_minutes, min_notice_minutes, max_advance_days, same_day_allowed, same_day_cutoff_minute,"
+    " cancellation_notice_minutes, max_reschedules, rebooking_mode, requires_approval,"
+    " max_active_per_patient) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    " RETURNING *"
+)
+UPDATE_TYPE = (
+    "UPDATE appointment_types SET name = $2, duration_minutes = $3, hold_ttl_seconds = $4,"
+    " buffer_minutes = $5, min_notice_minutes = $6, max_advance_days = $7, same_day_allowed = $8,"
+    " same_day_cutoff_minute = $9, cancellation_notice_minutes = $10, max_reschedules = $11,"
+    " rebooking_mode = $12, requires_approval = $13, max_active_per_patient = $14, updated_at = now()"
+    " WHERE id = $1 RETURNING *"
+)
+GET_TYPE = "SELECT * FROM appointment_types WHERE id = $1"
+LIST_TYPES = "SELECT * FROM appointment_types WHERE organisation_id = $1 ORDER BY created_at, id"
+
+WINDOW_FIELDS = ("weekday", "start_minute", "end_minute", "buffer_minutes", "valid_from", "valid_until", "active")
+INSERT_WINDOW = (
+    "INSERT INTO availability_windows (doctor_id, weekday, start_minute, end_minute, buffer_minutes,"
+    " valid_from, valid_until, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *"
+)
+UPDATE_WINDOW = (
+    "UPDATE availability_windows SET weekday = $3, start_minute = $4, end_minute = $5,"
+    " buffer_minutes = $6, valid_from = $7, valid_until = $8, active = $9, updated_at = now()"
+    " WHERE id = $1 AND doctor_id = $2 AND deleted_at IS NULL RETURNING *"
+)
+DELETE_WINDOW = (
+    "UPDATE availability_windows SET deleted_at = now(), active = false, updated_at = now()"
+    " WHERE id = $1 AND doctor_id = $2 AND deleted_at IS NULL RETURNING *"
+)
+GET_WINDOW = "SELECT * FROM availability_windows WHERE id = $1 AND doctor_id = $2 AND deleted_at IS NULL"
+LIST_WINDOWS = (
+    "SELECT * FROM availability_windows WHERE doctor_id = $1 AND deleted_at IS NULL"
+    " ORDER BY weekday, start_minute, id"
+)
+ACTIVE_WINDOWS = (
+    "SELECT * FROM availability_windows WHERE doctor_id = $1 AND deleted_at IS NULL AND active"
+    " AND (valid_until IS NULL OR valid_until >= $2) AND (valid_from IS NULL OR valid_from <= $3)"
+)
+
+UPSERT_OVERRIDE = (
+    "INSERT INTO date_overrides (doctor_id, date, available, windows) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (doctor_id, date) DO UPDATE SET available = EXCLUDED.available,"
+    " windows = EXCLUDED.windows, updated_at = now() RETURNING *"
+)
+LIST_OVERRIDES = "SELECT * FROM date_overrides WHERE doctor_id = $1 AND date BETWEEN $2 AND $3 ORDER BY date"
+DELETE_OVERRIDE = "DELETE FROM date_overrides WHERE doctor_id = $1 AND id = $2 RETURNING *"
+
+
+def _unique(exc: asyncpg.UniqueViolationError) -> Duplicate:
+    return Duplicate(getattr(exc, "constraint_name", None))
+
+
+async def create_organisation(db: Conn, name: str, slug: str) -> Organisation:
+    try:
+        return from_record(Organisation, await db.fetchrow(INSERT_ORGANISATION, name, slug))
+    except asyncpg.UniqueViolationError as exc:
+        raise _unique(exc) from exc
+
+
+async def get_organisation(db: Conn, organisation_id: uuid.UUID) -> Organisation | None:
+    row = await db.fetchrow(GET_ORGANISATION, organisation_id)
+    return from_record(Organisation, row) if row else None
+
+
+async def get_organisation_by_slug(db: Conn, slug: str) -> Organisation | None:
+    row = await db.fetchrow(GET_ORGANISATION_BY_SLUG, slug)
+    return from_record(Organisation, row) if row else None
+
+
+async def create_doctor(db: Conn, organisation_id: uuid.UUID, name: str, timezone: str) -> Doctor:
+    try:
+        return from_record(Doctor, await db.fetchrow(INSERT_DOCTOR, organisation_id, name, timezone))
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise Missing(getattr(exc, "constraint_name", None)) from exc
+
+
+async def get_doctor(db: Conn, doctor_id: uuid.UUID) -> Doctor | None:
+    row = await db.fetchrow(GET_DOCTOR, doctor_id)
+    return from_record(Doctor, row) if row else None
+
+
+async def list_doctors(db: Conn, organisation_id: uuid.UUID) -> list[Doctor]:
+    return [from_record(Doctor, r) for r in await db.fetch(LIST_DOCTORS, organisation_id)]
+
+
+async def create_type(db: Conn, organisation_id: uuid.UUID, values: dict[str, Any]) -> AppointmentType:
+    try:
+        row = await db.fetchrow(INSERT_TYPE, organisation_id, *(values[f] for f in TYPE_FIELDS))
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise Missing(getattr(exc, "constraint_name", None)) from exc
+    return from_record(AppointmentType, row)
+
+
+async def update_type(db: Conn, type_id: uuid.UUID, values: dict[str, Any]) -> AppointmentType | None:
+    row = await db.fetchrow(UPDATE_TYPE, type_id, *(values[f] for f in TYPE_FIELDS))
+    return from_record(AppointmentType, row) if row else None
+
+
+async def get_type(db: Conn, type_id: uuid.UUID) -> AppointmentType | None:
+    row = await db.fetchrow(GET_TYPE, type_id)
+    return from_record(AppointmentType, row) if row else None
+
+
+async def list_types(db: Conn, organisation_id: uuid.UUID) -> list[AppointmentType]:
+    return [from_record(AppointmentType, r) for r in await db.fetch(LIST_TYPES, organisation_id)]
+
+
+async def create_window(db: Conn, doctor_id: uuid.UUID, values: dict[str, Any]) -> AvailabilityWindow:
+    row = await db.fetchrow(INSERT_WINDOW, doctor_id, *(values[f] for f in WINDOW_FIELDS))
+    return from_record(AvailabilityWindow, row)
+
+
+async def get_window(db: Conn, doctor_id: uuid.UUID, window_id: uuid.UUID) -> AvailabilityWindow | None:
+    row = await db.fetchrow(GET_WINDOW, window_id, doctor_id)
+    return from_record(AvailabilityWindow, row) if row else None
+
+
+async def update_window(
+    db: Conn, doctor_id: uuid.UUID, window_id: uuid.UUID, values: dict[str, Any]
+) -> AvailabilityWindow | None:
+    row = await db.fetchrow(UPDATE_WINDOW, window_id, doctor_id, *(values[f] for f in WINDOW_FIELDS))
+    return from_record(AvailabilityWindow, row) if row else None
+
+
+async def delete_window(db: Conn, doctor_id: uuid.UUID, window_id: uuid.UUID) -> AvailabilityWindow | None:
+    row = await db.fetchrow(DELETE_WINDOW, window_id, doctor_id)
+    return from_record(AvailabilityWindow, row) if row else None
+
+
+async def list_windows(db: Conn, doctor_id: uuid.UUID) -> list[AvailabilityWindow]:
+    return [from_record(AvailabilityWindow, r) for r in await db.fetch(LIST_WINDOWS, doctor_id)]
+
+
+async def active_windows(db: Conn, doctor_id: uuid.UUID, first: date, last: date) -> list[AvailabilityWindow]:
+    """The windows that may open between ``first`` and ``last`` (local dates)."""
+    return [from_record(AvailabilityWindow, r) for r in await db.fetch(ACTIVE_WINDOWS, doctor_id, first, last)]
+
+
+async def upsert_override(
+    db: Conn, doctor_id: uuid.UUID, day: date, available: bool, windows: list[dict[str, int]]
+) -> DateOverride:
+    row = await db.fetchrow(UPSERT_OVERRIDE, doctor_id, day, available, windows)
+    return from_record(DateOverride, row)
+
+
+async def list_overrides(db: Conn, doctor_id: uuid.UUID, first: date, last: date) -> list[DateOverride]:
+    return [from_record(DateOverride, r) for r in await db.fetch(LIST_OVERRIDES, doctor_id, first, last)]
+
+
+async def delete_override(db: Conn, doctor_id: uuid.UUID, override_id: uuid.UUID) -> bool:
+    return await db.fetchrow(DELETE_OVERRIDE, doctor_id, override_id) is not None

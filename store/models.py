@@ -1,0 +1,104 @@
+"""What the repositories return: msgspec structs, never raw records."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import msgspec
+
+
+class Organisation(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+    slug: str
+    created_at: datetime
+
+
+class Doctor(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    name: str
+    timezone: str
+    created_at: datetime
+
+
+class AppointmentType(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    name: str
+    duration_minutes: int
+    hold_ttl_seconds: int
+    buffer_minutes: int
+    min_notice_minutes: int
+    max_advance_days: int
+    same_day_allowed: bool
+    same_day_cutoff_minute: int | None
+    cancellation_notice_minutes: int
+    max_reschedules: int | None
+    rebooking_mode: str
+    requires_approval: bool
+    max_active_per_patient: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AvailabilityWindow(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    doctor_id: uuid.UUID
+    weekday: int
+    start_minute: int
+    end_minute: int
+    buffer_minutes: int
+    valid_from: date | None
+    valid_until: date | None
+    active: bool
+    deleted_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OverrideWindow(msgspec.Struct, frozen=True):
+    start_minute: int
+    end_minute: int
+
+
+class DateOverride(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    doctor_id: uuid.UUID
+    date: date
+    available: bool
+    windows: list[OverrideWindow]
+    created_at: datetime
+    updated_at: datetime
+
+
+class Appointment(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    doctor_id: uuid.UUID
+    appointment_type_id: uuid.UUID
+    hold_id: uuid.UUID | None
+    patient_name: str
+    patient_email: str
+    patient_phone: str | None
+    patient_timezone: str | None
+    patient_ref: str | None
+    starts_at: datetime
+    ends_at: datetime
+    blocked_until: datetime
+    status: str
+    meeting_url: str | None
+    previous_appointment_id: uuid.UUID | None
+    cancellation: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+T = TypeVar("T")
+
+
+def from_record(cls: type[T], record: Any) -> T:
+    """Build a struct from an asyncpg record (column names match field names)."""
+    return msgspec.convert(dict(record), cls)

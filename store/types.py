@@ -1,0 +1,13 @@
+"""Type names shared by the repositories."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import asyncpg
+
+if TYPE_CHECKING:
+    Conn: TypeAlias = asyncpg.Pool[Any] | asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
+    """Anything that runs a query: the pool, or one connection (inside a transaction)."""
+else:
+    Conn = Any
