@@ -57,9 +57,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Booking gateway",
             version="1.0.0",
             description="Live slots, atomic holds and confirmed appointments for telehealth clinics.",
-            components=Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
-            ),
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         debug=settings.debug,
     )

@@ -14,7 +14,12 @@ from store.pool import open_pool
 DOCTORS = (("Dr. Ada Lovelace", "Europe/Berlin"), ("Dr. Grace Hopper", "America/New_York"))
 TYPES = (
     {"name": "Video consultation (30 min)", "duration_minutes": 30, "hold_ttl_seconds": 300},
-    {"name": "Long consultation (60 min)", "duration_minutes": 60, "hold_ttl_seconds": 600, "buffer_minutes": 10},
+    {
+        "name": "Long consultation (60 min)",
+        "duration_minutes": 60,
+        "hold_ttl_seconds": 600,
+        "buffer_minutes": 10,
+    },
 )
 TYPE_DEFAULTS: dict[str, Any] = {
     "hold_ttl_seconds": 900, "buffer_minutes": 0, "min_notice_minutes": 0, "max_advance_days": 60,

@@ -18,7 +18,7 @@ async def _check(name: str, probe: Any) -> tuple[str, str]:
     return name, "ok"
 
 
-@get("/healthz", tags=["ops"], sync_to_thread=False, include_in_schema=True)
+@get("/healthz", tags=["ops"])
 async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Whether this process reaches Postgres and Redis."""
     services: Services = request.app.state.services

@@ -50,7 +50,15 @@ UPDATE_TYPE = (
 GET_TYPE = "SELECT * FROM appointment_types WHERE id = $1"
 LIST_TYPES = "SELECT * FROM appointment_types WHERE organisation_id = $1 ORDER BY created_at, id"
 
-WINDOW_FIELDS = ("weekday", "start_minute", "end_minute", "buffer_minutes", "valid_from", "valid_until", "active")
+WINDOW_FIELDS = (
+    "weekday",
+    "start_minute",
+    "end_minute",
+    "buffer_minutes",
+    "valid_from",
+    "valid_until",
+    "active",
+)
 INSERT_WINDOW = (
     "INSERT INTO availability_windows (doctor_id, weekday, start_minute, end_minute, buffer_minutes,"
     " valid_from, valid_until, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *"
@@ -170,7 +178,9 @@ async def list_windows(db: Conn, doctor_id: uuid.UUID) -> list[AvailabilityWindo
 
 async def active_windows(db: Conn, doctor_id: uuid.UUID, first: date, last: date) -> list[AvailabilityWindow]:
     """The windows that may open between ``first`` and ``last`` (local dates)."""
-    return [from_record(AvailabilityWindow, r) for r in await db.fetch(ACTIVE_WINDOWS, doctor_id, first, last)]
+    return [
+        from_record(AvailabilityWindow, r) for r in await db.fetch(ACTIVE_WINDOWS, doctor_id, first, last)
+    ]
 
 
 async def upsert_override(

@@ -74,9 +74,10 @@ async def migrate(settings: DatabaseSettings) -> list[str]:
     conn = await asyncpg.connect(settings.url, server_settings=server_settings(settings))
     applied: list[str] = []
     try:
-        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{settings.schema}"')
+        # Lock first: even CREATE SCHEMA IF NOT EXISTS collides when two processes race.
         await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(settings.schema))
         try:
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{settings.schema}"')
             await _ensure_extensions(conn)
             await conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -10,8 +10,6 @@ import asyncpg
 from gateway.settings import DatabaseSettings
 
 
-
-
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 

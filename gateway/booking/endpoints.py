@@ -22,8 +22,12 @@ async def list_slots(
     doctor_id: Annotated[uuid.UUID, Parameter(description="The doctor")],
     appointment_type_id: Annotated[uuid.UUID, Parameter(query="appointment_type_id")],
     from_: Annotated[str | None, Parameter(query="from", description="ISO instant; default now")] = None,
-    to: Annotated[str | None, Parameter(query="to", description=f"ISO instant; default from + {DEFAULT_DAYS} days")] = None,
-    tz: Annotated[str | None, Parameter(query="tz", description="IANA zone to show times in; default UTC")] = None,
+    to: Annotated[
+        str | None, Parameter(query="to", description=f"ISO instant; default from + {DEFAULT_DAYS} days")
+    ] = None,
+    tz: Annotated[
+        str | None, Parameter(query="tz", description="IANA zone to show times in; default UTC")
+    ] = None,
 ) -> schemas.SlotsOut:
     """The doctor's free slots for one appointment type, and the event ``seq`` they reflect."""
     start = instant(from_, "from") if from_ else utcnow()

@@ -94,7 +94,9 @@ class BookingService:
         self.engine = engine
         self.settings = settings
 
-    async def schedule(self, doctor_id: uuid.UUID, type_id: uuid.UUID, first: datetime, last: datetime) -> Schedule:
+    async def schedule(
+        self, doctor_id: uuid.UUID, type_id: uuid.UUID, first: datetime, last: datetime
+    ) -> Schedule:
         """Load the doctor, the type and the windows and overrides that may apply in ``[first, last]``.
 
         Raises:
@@ -126,7 +128,9 @@ class BookingService:
         if end <= start:
             raise ValidationFailed("to must be after from")
         if end - start > timedelta(days=self.settings.booking.max_slot_range_days):
-            raise ValidationFailed(f"from..to may span {self.settings.booking.max_slot_range_days} days at most")
+            raise ValidationFailed(
+                f"from..to may span {self.settings.booking.max_slot_range_days} days at most"
+            )
         schedule = await self.schedule(doctor_id, type_id, start, end)
         # Redis first, then Postgres: an event that lands in between carries a higher seq than
         # the snapshot, so a client applying events after `seq` never misses a change.
