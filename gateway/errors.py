@@ -10,12 +10,14 @@ import logging
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    SerializationException,
     ValidationException,
 )
 from litestar.exceptions.http_exceptions import MethodNotAllowedException
@@ -141,6 +143,8 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[d
         logger.error("HTTP %s: %s", status, exc.detail)
         return problem(status, "internal_error", "The gateway could not handle this request.")
     code = _HTTP_CODES.get(status, "http_error")
+    if status == 400 and _caused_by_bad_json(exc):
+        return problem(400, "invalid_json", f"The body is not valid JSON: {exc.detail}")
     if isinstance(exc, NotAuthorizedException):
         code = "unauthorized"
     elif isinstance(exc, PermissionDeniedException):
@@ -150,6 +154,15 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[d
     elif isinstance(exc, MethodNotAllowedException):
         code = "method_not_allowed"
     return problem(status, code, str(exc.detail))
+
+
+def _caused_by_bad_json(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, msgspec.DecodeError | SerializationException):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "JSON is malformed" in str(exc)
 
 
 def _describe_validation(detail: str, errors: list[Any]) -> str:

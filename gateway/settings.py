@@ -12,6 +12,8 @@ import msgspec
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/gateway"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# Lets `make run` work out of the box; the gateway logs a warning at start while it is in use.
+INSECURE_DEV_KEY = "dev-insecure-secret-key-change-me"
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,7 +61,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     booking: BookingSettings = msgspec.field(default_factory=BookingSettings)
     admin_token: str | None = None
     """``GATEWAY_ADMIN_TOKEN``: the platform operator's bearer token. Unset: admin routes refuse all."""
-    secret_key: str = "dev-insecure-secret-key-change-me"
+    secret_key: str = INSECURE_DEV_KEY
     """``GATEWAY_SECRET_KEY``: signs gateway-issued tokens and encrypts secrets at rest."""
     rate_limits: bool = True
     """``GATEWAY_RATE_LIMITS``: ``off`` turns rate limiting off (load tests on a trusted network)."""
@@ -116,7 +118,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 replay_log_size=integer("GATEWAY_REPLAY_LOG_SIZE", 512),
             ),
             admin_token=e.get("GATEWAY_ADMIN_TOKEN") or None,
-            secret_key=e.get("GATEWAY_SECRET_KEY") or "dev-insecure-secret-key-change-me",
+            secret_key=e.get("GATEWAY_SECRET_KEY") or INSECURE_DEV_KEY,
             rate_limits=flag("GATEWAY_RATE_LIMITS", True),
             public_url=(e.get("GATEWAY_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             meeting_url_template=e.get("GATEWAY_MEETING_URL_TEMPLATE") or "https://meet.jit.si/clinic-{room}",

@@ -147,7 +147,7 @@ class HoldEngine:
 
     async def state(self, doctor_id: uuid.UUID, hold_id: uuid.UUID) -> HoldState | None:
         """What Redis remembers of a hold (``None`` when it never existed or was forgotten)."""
-        h: dict[str, str] = await self.redis.hgetall(self.keys.hold(doctor_id, hold_id))  # type: ignore[misc]
+        h: dict[str, str] = await self.redis.hgetall(self.keys.hold(doctor_id, hold_id))  # type: ignore[assignment]
         if not h:
             return None
         start_ms, block_ms = int(h["start_ms"]), int(h["block_ms"])
@@ -241,7 +241,7 @@ class HoldEngine:
         """
         now_s, now_us = await self.redis.time()
         now_ms = now_s * 1000 + now_us // 1000
-        due: list[tuple[str, float]] = await self.redis.zrangebyscore(
+        due: list[tuple[str, float]] = await self.redis.zrangebyscore(  # type: ignore[assignment]
             self.keys.due, "-inf", f"({now_ms}", start=0, num=limit, withscores=True
         )
         expired = 0

@@ -8,10 +8,9 @@ from typing import Any
 
 import asyncpg
 
-from store.types import Conn
 from store.errors import Duplicate, Overlap
 from store.models import Appointment, from_record
-
+from store.types import Conn
 
 ACTIVE_STATUSES = ("confirmed", "pending_approval")
 

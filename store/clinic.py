@@ -8,7 +8,6 @@ from typing import Any
 
 import asyncpg
 
-from store.types import Conn
 from store.errors import Duplicate, Missing
 from store.models import (
     AppointmentType,
@@ -18,7 +17,7 @@ from store.models import (
     Organisation,
     from_record,
 )
-
+from store.types import Conn
 
 INSERT_ORGANISATION = "INSERT INTO organisations (name, slug) VALUES ($1, $2) RETURNING *"
 GET_ORGANISATION = "SELECT * FROM organisations WHERE id = $1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -58,10 +59,8 @@ async def ensure_database(url: str) -> None:
 
 async def _ensure_extensions(conn: asyncpg.Connection[Any]) -> None:
     # Extensions are per database, not per schema; creating one can race with another process.
-    try:
+    with contextlib.suppress(asyncpg.UniqueViolationError):
         await conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public")
-    except asyncpg.UniqueViolationError:
-        pass
 
 
 async def migrate(settings: DatabaseSettings) -> list[str]:

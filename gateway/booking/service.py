@@ -248,7 +248,8 @@ class BookingService:
             raise NotFound(f"Hold {hold_id} not found or already gone.")
         appointment_type = await clinic_repo.get_type(self.db, state.appointment_type_id)
         doctor = await clinic_repo.get_doctor(self.db, state.doctor_id)
-        assert appointment_type is not None and doctor is not None  # checked when the hold was taken
+        if appointment_type is None or doctor is None:  # deleted while the hold was open
+            raise NotFound("The doctor or appointment type of this hold no longer exists.")
         try:
             appointment = await appointments_repo.insert(
                 self.db,

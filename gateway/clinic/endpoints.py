@@ -3,65 +3,65 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from litestar import Router, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from gateway.auth import require_admin
 from gateway.clinic import schemas, service
 from store import clinic as repo
-from store.types import Conn
 from store.models import AppointmentType, AvailabilityWindow, DateOverride, Doctor, Organisation
+from store.types import Conn
 
-FromPath = Annotated[uuid.UUID, Parameter()]
-Db = Conn  # the asyncpg pool, injected as `db`
+Id = FromPath[uuid.UUID]
+Db = NamedDependency[Conn]  # the asyncpg pool
 
 
 @post("/v1/admin/organisations", guards=[require_admin], tags=["clinic"])
-async def create_organisation(db: Db, data: schemas.OrganisationIn) -> Organisation:
+async def create_organisation(db: Db, data: JSONBody[schemas.OrganisationIn]) -> Organisation:
     """Create an organisation (platform operator)."""
     return await service.create_organisation(db, data)
 
 
 @post("/v1/admin/doctors", guards=[require_admin], tags=["clinic"])
-async def create_doctor(db: Db, data: schemas.DoctorIn) -> Doctor:
+async def create_doctor(db: Db, data: JSONBody[schemas.DoctorIn]) -> Doctor:
     """Create a doctor in an organisation, with the IANA zone their windows are in."""
     return await service.create_doctor(db, data)
 
 
 @get("/v1/doctors/{doctor_id:uuid}", tags=["clinic"])
-async def get_doctor(db: Db, doctor_id: FromPath) -> Doctor:
+async def get_doctor(db: Db, doctor_id: Id) -> Doctor:
     """A doctor's public profile (name and zone)."""
     return await service.doctor(db, doctor_id)
 
 
 @post("/v1/admin/appointment-types", guards=[require_admin], tags=["clinic"])
-async def create_type(db: Db, data: schemas.AppointmentTypeIn) -> AppointmentType:
+async def create_type(db: Db, data: JSONBody[schemas.AppointmentTypeIn]) -> AppointmentType:
     """Create an appointment type with its booking rules."""
     return await service.create_type(db, data)
 
 
 @patch("/v1/admin/appointment-types/{type_id:uuid}", guards=[require_admin], tags=["clinic"])
-async def update_type(db: Db, type_id: FromPath, data: schemas.AppointmentTypePatch) -> AppointmentType:
+async def update_type(db: Db, type_id: Id, data: JSONBody[schemas.AppointmentTypePatch]) -> AppointmentType:
     """Edit some fields of an appointment type."""
     return await service.update_type(db, type_id, data)
 
 
 @get("/v1/appointment-types/{type_id:uuid}", tags=["clinic"])
-async def get_type(db: Db, type_id: FromPath) -> AppointmentType:
+async def get_type(db: Db, type_id: Id) -> AppointmentType:
     """An appointment type and its rules."""
     return await service.appointment_type(db, type_id)
 
 
 @post("/v1/doctors/{doctor_id:uuid}/availability-windows", guards=[require_admin], tags=["availability"])
-async def create_window(db: Db, doctor_id: FromPath, data: schemas.WindowIn) -> AvailabilityWindow:
+async def create_window(db: Db, doctor_id: Id, data: JSONBody[schemas.WindowIn]) -> AvailabilityWindow:
     """Add a recurring weekly window (minutes since local midnight, ISO weekday)."""
     return await service.create_window(db, doctor_id, data)
 
 
 @get("/v1/doctors/{doctor_id:uuid}/availability-windows", guards=[require_admin], tags=["availability"])
-async def list_windows(db: Db, doctor_id: FromPath) -> list[AvailabilityWindow]:
+async def list_windows(db: Db, doctor_id: Id) -> list[AvailabilityWindow]:
     """The doctor's windows (soft-deleted ones left out)."""
     await service.doctor(db, doctor_id)
     return await repo.list_windows(db, doctor_id)
@@ -73,7 +73,7 @@ async def list_windows(db: Db, doctor_id: FromPath) -> list[AvailabilityWindow]:
     tags=["availability"],
 )
 async def update_window(
-    db: Db, doctor_id: FromPath, window_id: FromPath, data: schemas.WindowPatch
+    db: Db, doctor_id: Id, window_id: Id, data: JSONBody[schemas.WindowPatch]
 ) -> AvailabilityWindow:
     """Edit a window, or toggle it with ``active``."""
     return await service.update_window(db, doctor_id, window_id, data)
@@ -84,13 +84,13 @@ async def update_window(
     guards=[require_admin],
     tags=["availability"],
 )
-async def delete_window(db: Db, doctor_id: FromPath, window_id: FromPath) -> None:
+async def delete_window(db: Db, doctor_id: Id, window_id: Id) -> None:
     """Soft-delete a window."""
     await service.delete_window(db, doctor_id, window_id)
 
 
 @post("/v1/doctors/{doctor_id:uuid}/date-overrides", guards=[require_admin], tags=["availability"])
-async def set_override(db: Db, doctor_id: FromPath, data: schemas.DateOverrideIn) -> DateOverride:
+async def set_override(db: Db, doctor_id: Id, data: JSONBody[schemas.DateOverrideIn]) -> DateOverride:
     """Set one date's override (a day off, or other windows); replaces that date's earlier override."""
     return await service.set_override(db, doctor_id, data)
 

@@ -57,12 +57,12 @@ class AppointmentTypePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
     min_notice_minutes: NonNegative | UnsetType = UNSET
     max_advance_days: AdvanceDays | UnsetType = UNSET
     same_day_allowed: bool | UnsetType = UNSET
-    same_day_cutoff_minute: Minute | None | UnsetType = UNSET
+    same_day_cutoff_minute: Minute | UnsetType | None = UNSET
     cancellation_notice_minutes: NonNegative | UnsetType = UNSET
-    max_reschedules: Annotated[int, Meta(ge=0, le=100)] | None | UnsetType = UNSET
+    max_reschedules: Annotated[int, Meta(ge=0, le=100)] | UnsetType | None = UNSET
     rebooking_mode: RebookingMode | UnsetType = UNSET
     requires_approval: bool | UnsetType = UNSET
-    max_active_per_patient: Annotated[int, Meta(ge=1, le=1000)] | None | UnsetType = UNSET
+    max_active_per_patient: Annotated[int, Meta(ge=1, le=1000)] | UnsetType | None = UNSET
 
 
 class WindowIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -80,8 +80,8 @@ class WindowPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     start_minute: Minute | UnsetType = UNSET
     end_minute: Minute | UnsetType = UNSET
     buffer_minutes: Buffer | UnsetType = UNSET
-    valid_from: date | None | UnsetType = UNSET
-    valid_until: date | None | UnsetType = UNSET
+    valid_from: date | UnsetType | None = UNSET
+    valid_until: date | UnsetType | None = UNSET
     active: bool | UnsetType = UNSET
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Any
 
@@ -112,6 +113,8 @@ async def delete_window(db: Conn, doctor_id: uuid.UUID, window_id: uuid.UUID) ->
 
 async def set_override(db: Conn, doctor_id: uuid.UUID, body: schemas.DateOverrideIn) -> DateOverride:
     await doctor(db, doctor_id)
+    if isinstance(body.available, msgspec.UnsetType) and isinstance(body.windows, msgspec.UnsetType):
+        raise ValidationFailed("Say available: false for a day off, or give the day's windows.")
     windows = [] if isinstance(body.windows, msgspec.UnsetType) else body.windows
     available = bool(windows) if isinstance(body.available, msgspec.UnsetType) else body.available
     if not available and windows:
@@ -121,7 +124,7 @@ async def set_override(db: Conn, doctor_id: uuid.UUID, body: schemas.DateOverrid
     ordered = sorted(windows, key=lambda w: w.start_minute)
     for w in ordered:
         _check_minutes(w.start_minute, w.end_minute, "windows")
-    for a, b in zip(ordered, ordered[1:], strict=False):
+    for a, b in itertools.pairwise(ordered):
         if b.start_minute < a.end_minute:
             raise ValidationFailed("An override's windows must not overlap.")
     plain = [{"start_minute": w.start_minute, "end_minute": w.end_minute} for w in ordered]

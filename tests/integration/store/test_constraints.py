@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -13,7 +14,7 @@ from store.migrate import migrate
 from store.pool import server_settings
 
 
-async def _seed(conn: asyncpg.Connection) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:  # type: ignore[type-arg]
+async def _seed(conn: asyncpg.Connection[Any]) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
     org = await conn.fetchval(
         "INSERT INTO organisations (name, slug) VALUES ('O', $1) RETURNING id", "o-" + uuid.uuid4().hex[:8]
     )
@@ -125,7 +126,7 @@ async def test_migrations_are_safe_to_run_again_and_concurrently(settings: Setti
     import asyncio
 
     again = await asyncio.gather(migrate(settings.database), migrate(settings.database))
-    assert again == [[], []]
+    assert list(again) == [[], []]
     conn = await asyncpg.connect(settings.database.url, server_settings=server_settings(settings.database))
     try:
         versions = await conn.fetch("SELECT version FROM schema_migrations")

@@ -1,0 +1,58 @@
+# Run `make help` for the list of targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# pytest workers; the machines here have 2 cores
+WORKERS ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: help install browser run test test-fast lint format clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the gateway with its dev tools
+
+browser: ## Install Debian's Chromium for the browser tests (when missing; needs root)
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing chromium (apt-get)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium is missing: run 'sudo apt-get install -y chromium' for the browser tests" >&2; exit 1; \
+		fi; \
+	fi
+
+run: install ## Migrate, seed the demo clinic and serve on http://127.0.0.1:8000 (starts Postgres/Redis if needed)
+	$(PYTHON) -m gateway.devservers run --host $(HOST) --port $(PORT)
+
+test: install browser ## Run the whole suite against real Postgres, Redis and headless Chromium
+	@set -o pipefail; servers="$$($(PYTHON) -m gateway.devservers env)" || exit 1; \
+	env $$servers $(PYTHON) -m pytest -n $(WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
+
+test-fast: install ## Run the suite without the browser tests
+	@servers="$$($(PYTHON) -m gateway.devservers env)" || exit 1; \
+	env $$servers $(PYTHON) -m pytest -n $(WORKERS) -p no:cacheprovider -m "not browser" $(PYTEST_ARGS)
+
+lint: install ## ruff (lint and format check) and mypy --strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean: ## Remove caches and embedded server data (stop them first: python -m gateway.devservers stop)
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis test-artifacts

@@ -1,0 +1,159 @@
+"""The hold engine against real Redis: atomic cells, lapse, exactly-once expiry, confirm hand-off."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from holds.engine import BookedInterval, HoldEngine, NewHold
+from holds.keys import Keys
+
+START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
+
+
+async def no_bookings(_: uuid.UUID) -> Sequence[BookedInterval]:
+    return []
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def keys(redis: Redis) -> AsyncIterator[Keys]:
+    k = Keys(f"te{uuid.uuid4().hex[:10]}")
+    yield k
+    found = [key async for key in redis.scan_iter(match=f"{k.prefix}:*")]
+    if found:
+        await redis.delete(*found)
+
+
+def engine_for(redis: Redis, keys: Keys) -> HoldEngine:
+    return HoldEngine(redis, keys, no_bookings, log_max=50, history_ms=60_000)
+
+
+async def take(
+    engine: HoldEngine, doctor: uuid.UUID, start: datetime, minutes: int, ttl_ms: int = 60_000
+) -> NewHold | None:
+    end = start + timedelta(minutes=minutes)
+    return await engine.hold(
+        doctor_id=doctor,
+        appointment_type_id=uuid.uuid4(),
+        start=start,
+        end=end,
+        blocked_until=end,
+        ttl_ms=ttl_ms,
+    )
+
+
+async def events(redis: Redis, keys: Keys, doctor: uuid.UUID) -> list[dict[str, object]]:
+    raw = await redis.lrange(keys.log(doctor), 0, -1)
+    return [json.loads(e) for e in reversed(raw)]
+
+
+async def test_all_or_nothing_across_durations(redis: Redis, keys: Keys) -> None:
+    engine = engine_for(redis, keys)
+    doctor = uuid.uuid4()
+    assert await take(engine, doctor, START + timedelta(minutes=30), 30) is not None
+    # a 60 minute hold covering 09:00-10:00 overlaps in 09:30-10:00 and takes nothing
+    assert await take(engine, doctor, START, 60) is None
+    held = (await engine.snapshot(doctor)).held
+    assert len(held) == 1
+    # 09:00-09:30 is untouched by the failed attempt
+    assert await take(engine, doctor, START, 30) is not None
+
+
+async def test_other_doctors_do_not_interfere(redis: Redis, keys: Keys) -> None:
+    engine = engine_for(redis, keys)
+    a, b = uuid.uuid4(), uuid.uuid4()
+    assert await take(engine, a, START, 30) is not None
+    assert await take(engine, b, START, 30) is not None
+
+
+async def test_each_change_is_one_event_with_a_growing_seq(redis: Redis, keys: Keys) -> None:
+    engine = engine_for(redis, keys)
+    doctor = uuid.uuid4()
+    new = await take(engine, doctor, START, 30)
+    assert new is not None
+    state = await engine.state(doctor, new.hold_id)
+    assert state is not None
+    assert await engine.release(doctor, state.hold_id, new.token, state) == "ok"
+    logged = await events(redis, keys, doctor)
+    assert [(e["type"], e["seq"]) for e in logged] == [("slot.held", 1), ("slot.released", 2)]
+    assert logged[0]["start"] == "2031-03-03T09:00:00Z" and logged[0]["end"] == "2031-03-03T09:30:00Z"
+    assert all(isinstance(e["ts"], int) and e["ts"] > 1_700_000_000_000 for e in logged)
+    assert (await engine.snapshot(doctor)).seq == 2
+
+
+async def test_lapsed_hold_frees_cells_and_is_announced_once_by_racing_sweepers(
+    redis: Redis, keys: Keys
+) -> None:
+    engines = [engine_for(redis, keys) for _ in range(4)]  # four "processes"
+    doctor = uuid.uuid4()
+    assert await take(engines[0], doctor, START, 30, ttl_ms=200) is not None
+    await asyncio.sleep(0.35)
+    # the cells lapsed by themselves: the slot can be taken even before any sweep ...
+    assert (await engines[0].snapshot(doctor)).held == []
+    expired = await asyncio.gather(*(e.expire_due() for e in engines))
+    assert sum(expired) == 1
+    logged = await events(redis, keys, doctor)
+    assert [e["type"] for e in logged] == ["slot.held", "slot.released"]
+    assert await redis.zcard(keys.due) == 0
+
+
+async def test_lapse_is_announced_before_the_next_hold_of_that_doctor(redis: Redis, keys: Keys) -> None:
+    engine = engine_for(redis, keys)
+    doctor = uuid.uuid4()
+    assert await take(engine, doctor, START, 30, ttl_ms=100) is not None
+    await asyncio.sleep(0.2)
+    assert await take(engine, doctor, START, 30) is not None  # no sweep ran in between
+    logged = await events(redis, keys, doctor)
+    assert [(e["type"], e["seq"]) for e in logged] == [
+        ("slot.held", 1),
+        ("slot.released", 2),
+        ("slot.held", 3),
+    ]
+    assert await engine.expire_due() == 0  # already announced; the sweeper does not repeat it
+
+
+async def test_confirm_extends_the_hold_so_the_sweeper_leaves_it(redis: Redis, keys: Keys) -> None:
+    engine = engine_for(redis, keys)
+    doctor = uuid.uuid4()
+    new = await take(engine, doctor, START, 30, ttl_ms=300)
+    assert new is not None
+    state = await engine.state(doctor, new.hold_id)
+    assert state is not None
+    assert await engine.begin_confirm(state, new.token, 5_000) == ("ok", None)
+    await asyncio.sleep(0.5)
+    assert await engine.expire_due() == 0
+    assert await take(engine, doctor, START, 30) is None  # still held while Postgres writes
+    appointment_id = uuid.uuid4()
+    await engine.end_confirm(state, "booked", appointment_id)
+    assert await take(engine, doctor, START, 30) is None  # booked now
+    assert await engine.begin_confirm(state, new.token, 5_000) == ("booked", str(appointment_id))
+    logged = await events(redis, keys, doctor)
+    assert [e["type"] for e in logged] == ["slot.held", "slot.booked"]
+
+
+async def test_cold_doctor_is_rewarmed_from_the_store_before_holding(redis: Redis, keys: Keys) -> None:
+    doctor = uuid.uuid4()
+    booked = [BookedInterval(uuid.uuid4(), START, START + timedelta(minutes=40))]
+    calls: list[uuid.UUID] = []
+
+    async def warmer(doctor_id: uuid.UUID) -> Sequence[BookedInterval]:
+        calls.append(doctor_id)
+        return booked
+
+    engine = HoldEngine(redis, keys, warmer)
+    assert await take(engine, doctor, START + timedelta(minutes=30), 30) is None  # inside the booked 40 min
+    assert await take(engine, doctor, START + timedelta(minutes=40), 30) is not None
+    assert calls == [doctor]  # warmed once, then the flag holds
