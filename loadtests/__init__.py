@@ -1,0 +1,1 @@
+"""Locust swarms and the benchmark harness."""
