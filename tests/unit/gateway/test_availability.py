@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -110,7 +111,7 @@ def assert_dst_safe(slots: Sequence[Slot], tz: ZoneInfo, duration: int, real_end
         assert s.start.utcoffset() == timedelta(0)
         assert s.end.timestamp() - s.start.timestamp() == duration * 60, "duration not in real time"
         assert s.end <= real_end, "slot ends after the window's real end"
-    for a, b in zip(slots, slots[1:], strict=False):
+    for a, b in pairwise(slots):
         assert a.end <= b.start, "slots overlap"
 
 
@@ -267,7 +268,9 @@ def test_local_instant_repeated_time_is_first_occurrence() -> None:
 # --- weekly windows and overrides -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("weekday", "expected_day"), [(1, date(2026, 6, 8)), (3, date(2026, 6, 10)), (7, date(2026, 6, 14))])
+@pytest.mark.parametrize(
+    ("weekday", "expected_day"), [(1, date(2026, 6, 8)), (3, date(2026, 6, 10)), (7, date(2026, 6, 14))]
+)
 def test_weekday_is_iso(weekday: int, expected_day: date) -> None:
     slots = slots_for(MONDAY, ZULU, [Window(weekday, hm(9), hm(10))], Rules(60), days=7)
     assert slots == [Slot(datetime.combine(expected_day, time(9), UTC), datetime.combine(expected_day, time(10), UTC))]
@@ -327,7 +330,12 @@ def test_window_buffer_sets_the_step() -> None:
 def test_type_buffer_sets_the_step_when_larger() -> None:
     slots = slots_for(MONDAY, ZULU, [Window(1, hm(9), hm(12), buffer_minutes=10)], Rules(30, buffer_minutes=15))
     # step = 30 + max(15, 10) = 45: 09:00, 09:45, 10:30, 11:15 (ends 11:45)
-    assert starts(slots) == [z(2026, 6, 8, 9), z(2026, 6, 8, 9, 45), z(2026, 6, 8, 10, 30), z(2026, 6, 8, 11, 15)]
+    assert starts(slots) == [
+        z(2026, 6, 8, 9),
+        z(2026, 6, 8, 9, 45),
+        z(2026, 6, 8, 10, 30),
+        z(2026, 6, 8, 11, 15),
+    ]
 
 
 def test_grid_reports_blocked_until_with_the_larger_buffer() -> None:
@@ -481,7 +489,12 @@ def test_result_is_utc_aware_and_sorted_whatever_the_input_order() -> None:
     range_start = datetime(2026, 6, 8, 0, 0, tzinfo=BERLIN)
     range_end = datetime(2026, 6, 10, 0, 0, tzinfo=BERLIN)
     got = free_slots(
-        tz=BERLIN, windows=windows, overrides={}, rules=Rules(60), range_start=range_start, range_end=range_end
+        tz=BERLIN,
+        windows=windows,
+        overrides={},
+        rules=Rules(60),
+        range_start=range_start,
+        range_end=range_end,
     )
     assert got == [
         Slot(z(2026, 6, 8, 7), z(2026, 6, 8, 8)),
@@ -507,7 +520,10 @@ def offered(start: datetime, tz: ZoneInfo = ZULU, rules: Rules | None = None) ->
 
 
 def test_is_offered_returns_the_grid_slot_and_blocked_until() -> None:
-    assert offered(z(2026, 6, 8, 10, 20)) == (Slot(z(2026, 6, 8, 10, 20), z(2026, 6, 8, 10, 50)), z(2026, 6, 8, 11))
+    assert offered(z(2026, 6, 8, 10, 20)) == (
+        Slot(z(2026, 6, 8, 10, 20), z(2026, 6, 8, 10, 50)),
+        z(2026, 6, 8, 11),
+    )
 
 
 def test_is_offered_accepts_the_same_instant_in_another_zone() -> None:
