@@ -181,8 +181,10 @@ def grid(
     Returns:
         ``(slot, blocked_until)`` pairs sorted by start, never overlapping one another.
     """
-    first = range_start.astimezone(tz).date() - timedelta(days=1)
-    last = range_end.astimezone(tz).date() + timedelta(days=1)
+    # Windows end by local midnight, so a slot starting in the range lies on a local date the
+    # range touches, and days never interact: no padding day on either side is needed.
+    first = range_start.astimezone(tz).date()
+    last = range_end.astimezone(tz).date()
     found: list[tuple[datetime, datetime, datetime]] = []
     day = first
     while day <= last:
