@@ -1,0 +1,93 @@
+"""Resume: what a client missed, from the per-doctor replay log the hold scripts keep.
+
+Every hold script INCRs ``P:{doctor}:seq`` and LPUSHes the event to ``P:{doctor}:log`` (newest
+first, trimmed to ``GATEWAY_REPLAY_LOG_SIZE``) in the same Lua call, so entry ``i`` of the log
+is the event with ``seq = current - i`` for as long as Redis keeps its memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import msgspec
+from redis.asyncio import Redis
+
+from broadcast.events import Envelope
+from holds.keys import Keys
+
+logger = logging.getLogger("broadcast.replay")
+
+# Kept inline rather than as a package file: it is three commands, and it belongs to the
+# broadcast package whose packaging carries no data files.
+# KEYS[1] seq, KEYS[2] log; ARGV[1] after (-1: only the current seq).
+# Returns {current, newest entry, ...} down to the entry of seq == after (when the log has it):
+# that one extra entry lets the caller check the log continues what the client saw.
+_READ = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local after = tonumber(ARGV[1])
+if after < 0 or after >= current then return {current} end
+local entries = redis.call('LRANGE', KEYS[2], 0, current - after)
+table.insert(entries, 1, current)
+return entries
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LogRead:
+    """One atomic read of a doctor's sequence number and the newest log entries."""
+
+    current: int
+    """The doctor's sequence number (0 when Redis knows nothing of the doctor)."""
+    entries: list[Envelope]
+    """Newest first, from ``current`` down to ``after`` at most."""
+
+
+class ReplayLog:
+    """Reads a doctor's replay log (one round trip, atomic with the sequence number)."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._keys = keys
+        self._script = redis.register_script(_READ)
+
+    async def read(self, doctor_id: str, after: int | None) -> LogRead:
+        """The doctor's current ``seq`` and, when ``after`` is given, the entries after it (and at it)."""
+        raw = await self._script(
+            keys=[self._keys.seq(doctor_id), self._keys.log(doctor_id)],
+            args=[-1 if after is None else after],
+        )
+        entries = []
+        for item in raw[1:]:
+            try:
+                entries.append(Envelope.parse(item))
+            except msgspec.DecodeError:
+                logger.warning("ignored a malformed replay log entry of doctor %s", doctor_id)
+        return LogRead(int(raw[0]), entries)
+
+
+def missed(after: int, read: LogRead, seen_ts: int | None = None) -> list[Envelope] | None:
+    """The events with ``seq`` in ``(after, current]``, oldest first, or ``None`` when they cannot
+    all be replayed and the client must resync instead.
+
+    Args:
+        after: the last ``seq`` the client has.
+        read: what :meth:`ReplayLog.read` returned for that ``after``.
+        seen_ts: the ``ts`` of the event the client saw at ``after``, when known: if the log holds
+            a different event under that ``seq``, Redis lost its memory and counted again.
+
+    Returns:
+        ``[]`` when the client is up to date; ``None`` when the log no longer reaches back to
+        ``after + 1`` or ``after`` is beyond the current ``seq`` (Redis was flushed).
+    """
+    current = read.current
+    if after > current:
+        return None
+    if after == current:
+        return []
+    by_seq = {e.seq: e for e in read.entries}
+    if seen_ts is not None and after in by_seq and by_seq[after].event.ts != seen_ts:
+        return None
+    wanted = range(after + 1, current + 1)
+    if any(seq not in by_seq for seq in wanted):
+        return None
+    return [by_seq[seq] for seq in wanted]
