@@ -26,6 +26,7 @@ class Sweeper:
         self.engine = engine
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def sweep(self) -> int:
         """One pass until nothing more is due; returns how many holds it expired."""
@@ -37,19 +38,40 @@ class Sweeper:
                 return total
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.sweep()
             except (RedisError, OSError) as exc:
+                if _cancelled():
+                    raise
                 logger.warning("sweep failed, retrying: %s", exc)
-            await asyncio.sleep(self.interval)
+            except Exception:
+                if _cancelled():
+                    raise
+                # Anything else is a bug, but the loop must outlive it: a dead sweeper would leave
+                # every later lapse of this process unannounced.
+                logger.exception("sweep failed unexpectedly, retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
 
     def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="hold-sweeper")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def stop(self, grace: float = 2.0) -> None:
+        """Stop sweeping; returns within ``grace`` seconds even if a Redis call swallows the cancellation."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping.set()
+        task.cancel()
+        # redis-py can turn a cancellation during a read into a ConnectionError; the stop flag and
+        # the bounded wait make sure shutdown never hangs on it (SIGTERM must drain within 5 s).
+        await asyncio.wait({task}, timeout=grace)
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            logger.warning("sweeper ended with %r", task.exception())
+
+
+def _cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

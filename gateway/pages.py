@@ -1,0 +1,221 @@
+"""The faces: the public booking page, the doctor's live schedule, the admin overview, the widget.
+
+The pages are plain HTML, CSS and JS with no build step (``web/``). The server fills in only
+what the booking page's first paint needs (names, ids); everything else, and everything live,
+comes from the JSON API in the browser. The staff pages (``/doctor``, ``/admin``) are static:
+the signed-in token lives in the tab's ``sessionStorage``, never in a URL.
+
+The embeddable widget is loaded by partner sites from another origin: ``/widget.js`` is a
+classic script (so it can find its own ``src``) that imports the widget's ES modules from
+``/static/widget/`` (which import ``/static/common/`` and ``/static/book/``). Module scripts are
+fetched with CORS, so these public files carry ``Access-Control-Allow-Origin: *`` unless the
+gateway's CORS middleware already answers for the origin (two such headers would fail).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import importlib.resources
+import uuid
+from pathlib import Path
+from string import Template
+from typing import Annotated, Any, cast
+
+from litestar import MediaType, Response, Router, get
+from litestar.datastructures import CacheControlHeader
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from store import clinic as repo
+from store.models import AppointmentType, Doctor
+from store.types import Conn
+
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+# Pages are small and change with the clinic's data; never cache them. Assets revalidate (ETag),
+# so a deploy shows up on the next load without cache-busting names.
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": _CSP,
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+# Staff pages handle bearer tokens: no framing (clickjacking), no referrer at all.
+_STAFF_HEADERS = _PAGE_HEADERS | {
+    "Content-Security-Policy": f"{_CSP}; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+# Partners embed one stable URL; a few minutes of caching spares their visitors a round trip
+# while a deploy still reaches everyone soon.
+WIDGET_CACHE_SECONDS = 300
+
+
+def web_dir(*parts: str) -> Path:
+    """A folder of the ``web`` package (``web/book``, ``web/widget``, …), wherever it is installed."""
+    # joinpath gives a real folder both for an installed package and for a source checkout
+    # that an editable install maps as a namespace package.
+    return Path(str(importlib.resources.files("web").joinpath(*parts)))
+
+
+def book_dir() -> Path:
+    """The booking page's files (``web/book``)."""
+    return web_dir("book")
+
+
+@functools.cache
+def _read(folder: str, name: str) -> str:
+    return (web_dir(folder) / name).read_text(encoding="utf-8")
+
+
+def _page(name: str, status: int, **values: str) -> Response[str]:
+    body = Template(_read("book", name)).substitute({k: html.escape(v, quote=True) for k, v in values.items()})
+    return Response(body, status_code=status, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
+
+
+def _not_found(message: str) -> Response[str]:
+    return _page("not-found.html", 404, message=message)
+
+
+def _as_uuid(raw: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError:
+        return None
+
+
+async def _appointment_type(db: Conn, doctor: Doctor, raw: str | None) -> AppointmentType | None:
+    """The asked-for type if it belongs to the doctor's organisation, else its first type."""
+    if raw is None:
+        types = await repo.list_types(db, doctor.organisation_id)
+        return types[0] if types else None
+    type_id = _as_uuid(raw)
+    found = await repo.get_type(db, type_id) if type_id else None
+    return found if found and found.organisation_id == doctor.organisation_id else None
+
+
+@get("/book/{doctor_id:str}", include_in_schema=False)
+async def booking_page(
+    db: NamedDependency[Conn],
+    doctor_id: FromPath[str],
+    appointment_type_id: Annotated[str | None, QueryParameter(name="appointment_type_id")] = None,
+) -> Response[str]:
+    """The public booking page of one doctor and one appointment type.
+
+    Args:
+        db: The database pool.
+        doctor_id: The doctor to book (a UUID; anything else gets the not-found page).
+        appointment_type_id: The type to book; default the organisation's first type.
+
+    Returns:
+        The page, or a friendly 404 page when the doctor or the type is unknown.
+    """
+    doctor_uuid = _as_uuid(doctor_id)
+    doctor = await repo.get_doctor(db, doctor_uuid) if doctor_uuid else None
+    if doctor is None:
+        return _not_found("We could not find this doctor. The link may be old or mistyped.")
+    kind = await _appointment_type(db, doctor, appointment_type_id)
+    if kind is None:
+        return _not_found(f"{doctor.name} has no appointment of this kind to book online.")
+    organisation = await repo.get_organisation(db, doctor.organisation_id)
+    return _page(
+        "index.html",
+        200,
+        doctor_id=str(doctor.id),
+        doctor_name=doctor.name,
+        doctor_timezone=doctor.timezone,
+        appointment_type_id=str(kind.id),
+        appointment_type_name=kind.name,
+        duration_minutes=str(kind.duration_minutes),
+        organisation_name=organisation.name if organisation else "",
+        organisation_slug=organisation.slug if organisation else "",
+    )
+
+
+def _staff_page(folder: str) -> Response[str]:
+    return Response(_read(folder, "index.html"), media_type=MediaType.HTML, headers=_STAFF_HEADERS)
+
+
+@get("/doctor", include_in_schema=False)
+async def doctor_page() -> Response[str]:
+    """The doctor's live schedule: today and the week, windows and days off (sign in with ``gd_…``)."""
+    return _staff_page("doctor")
+
+
+@get("/admin", include_in_schema=False)
+async def admin_page() -> Response[str]:
+    """The organisation's overview: appointments, doctors' windows, booking secrets (``gk_…``)."""
+    return _staff_page("admin")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def public_cors(app: ASGIApp) -> ASGIApp:
+    """Let any origin load these public files as module scripts (``Access-Control-Allow-Origin: *``).
+
+    An origin an organisation allowed gets its own name from the gateway's CORS middleware
+    instead: a second header would make the browser refuse the file.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        origin = _header(scope, b"origin")
+        answered = origin is not None and origin in await scope["app"].state.services.origins.union()
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start" and not answered:
+                extra = [(b"access-control-allow-origin", b"*"), (b"vary", b"Origin")]
+                message = cast("Message", {**message, "headers": [*message.get("headers", []), *extra]})
+            await send(message)
+
+        await app(scope, receive, send_with_cors)
+
+    return middleware
+
+
+@get("/widget.js", include_in_schema=False, middleware=[public_cors])
+async def widget_script() -> Response[str]:
+    """The embeddable widget's loader, for ``<script src="https://GATEWAY/widget.js" data-doctor=…>``."""
+    return Response(
+        _read("widget", "widget.js"),
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": f"public, max-age={WIDGET_CACHE_SECONDS}", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def _static(folder: str, *, shared: bool = False) -> Router:
+    """``/static/<folder>/…``: the files of ``web/<folder>``, revalidated on every use (ETag)."""
+    options: dict[str, Any] = {"middleware": [public_cors]} if shared else {}
+    return create_static_files_router(
+        path=f"/static/{folder}",
+        directories=[web_dir(folder)],
+        cache_control=CacheControlHeader(no_cache=True),
+        name=f"{folder}-static",
+        **options,
+    )
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        booking_page,
+        doctor_page,
+        admin_page,
+        widget_script,
+        # The widget imports these from partner sites (module scripts are fetched with CORS).
+        _static("book", shared=True),
+        _static("common", shared=True),
+        _static("widget", shared=True),
+        _static("doctor"),
+        _static("admin"),
+    ],
+)
