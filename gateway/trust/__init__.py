@@ -1,0 +1,1 @@
+"""Trust: who may book, see and change what (keys, credentials, partner tokens, sessions)."""

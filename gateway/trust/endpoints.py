@@ -1,0 +1,154 @@
+"""Routes that hand out and take back trust: admin keys, doctor credentials, booking secrets, sessions."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request, Router, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from gateway.auth import Principal, require_platform
+from gateway.clinic.service import allow, doctor
+from gateway.errors import Conflict, NotFound
+from gateway.ratelimit import client_address
+from gateway.services import Services
+from gateway.trust import schemas
+from gateway.trust.crypto import fingerprint, new_token
+from store import clinic as clinic_repo
+from store import trust as repo
+from store.models import Organisation
+from store.trust import BookingSecret
+from store.types import Conn
+
+Db = NamedDependency[Conn]
+Caller = NamedDependency[Principal]
+Svc = NamedDependency[Services]
+
+
+async def _organisation(db: Conn, organisation_id: uuid.UUID) -> Organisation:
+    found = await clinic_repo.get_organisation(db, organisation_id)
+    if found is None:
+        raise NotFound(f"Organisation {organisation_id} not found.")
+    return found
+
+
+@post("/v1/admin/organisations/{organisation_id:uuid}/api-keys", guards=[require_platform], tags=["trust"])
+async def create_api_key(db: Db, organisation_id: FromPath[uuid.UUID]) -> schemas.ApiKeyOut:
+    """A new admin API key for the organisation (platform operator). The key is shown only here."""
+    await _organisation(db, organisation_id)
+    key = new_token("gk")
+    stored = await repo.create_api_key(db, organisation_id, fingerprint(key))
+    return schemas.ApiKeyOut(id=stored.id, organisation_id=organisation_id, key=key, created_at=stored.created_at)
+
+
+@get("/v1/admin/organisations/{organisation_id:uuid}", tags=["trust"])
+async def get_organisation(db: Db, caller: Caller, organisation_id: FromPath[uuid.UUID]) -> Organisation:
+    """An organisation and its allowed origins (its admins)."""
+    allow(caller.administers(organisation_id))
+    return await _organisation(db, organisation_id)
+
+
+@patch("/v1/admin/organisations/{organisation_id:uuid}", tags=["trust"])
+async def update_organisation(
+    db: Db, svc: Svc, caller: Caller, organisation_id: FromPath[uuid.UUID], data: JSONBody[schemas.OrganisationPatch]
+) -> Organisation:
+    """Set the origins allowed to embed the organisation's booking (CORS), e.g. ``https://partner.example``."""
+    allow(caller.administers(organisation_id))
+    await _organisation(db, organisation_id)
+    await repo.set_origins(db, organisation_id, sorted(set(data.allowed_origins)))
+    await svc.origins.changed()
+    return await _organisation(db, organisation_id)
+
+
+@post("/v1/admin/doctors/{doctor_id:uuid}/credentials", tags=["trust"])
+async def create_credential(db: Db, caller: Caller, doctor_id: FromPath[uuid.UUID]) -> schemas.CredentialOut:
+    """A bearer token for the doctor (their organisation's admins). Shown only here."""
+    found = await doctor(db, doctor_id)
+    allow(caller.administers(found.organisation_id), "Only the organisation's admins may issue doctor credentials.")
+    token = new_token("gd")
+    stored = await repo.create_credential(db, doctor_id, fingerprint(token))
+    return schemas.CredentialOut(id=stored.id, doctor_id=doctor_id, token=token, created_at=stored.created_at)
+
+
+def _info(secret: BookingSecret) -> schemas.SecretInfo:
+    return schemas.SecretInfo(
+        key_id=secret.key_id,
+        organisation_id=secret.organisation_id,
+        active=secret.revoked_at is None,
+        created_at=secret.created_at,
+        revoked_at=secret.revoked_at,
+    )
+
+
+@post("/v1/organisations/{organisation_id:uuid}/booking-secrets", tags=["trust"])
+async def create_secret(db: Db, svc: Svc, caller: Caller, organisation_id: FromPath[uuid.UUID]) -> schemas.SecretOut:
+    """A new booking secret for a partner backend to sign booking tokens with (HS256, header ``kid`` = ``key_id``)."""
+    allow(caller.administers(organisation_id))
+    await _organisation(db, organisation_id)
+    key_id = f"bk_{secrets.token_hex(8)}"
+    value = secrets.token_urlsafe(32)
+    stored = await repo.create_secret(db, key_id, organisation_id, svc.verifier.box.seal(key_id, value))
+    return schemas.SecretOut(key_id=key_id, organisation_id=organisation_id, secret=value, created_at=stored.created_at)
+
+
+@get("/v1/organisations/{organisation_id:uuid}/booking-secrets", tags=["trust"])
+async def list_secrets(db: Db, caller: Caller, organisation_id: FromPath[uuid.UUID]) -> list[schemas.SecretInfo]:
+    """The organisation's booking secrets, without their values."""
+    allow(caller.administers(organisation_id))
+    return [_info(s) for s in await repo.list_secrets(db, organisation_id)]
+
+
+async def _secret(db: Conn, organisation_id: uuid.UUID, key_id: str) -> BookingSecret:
+    found = await repo.get_secret(db, key_id)
+    if found is None or found.organisation_id != organisation_id:
+        raise NotFound(f"No booking secret {key_id!r} in this organisation.")
+    return found
+
+
+@get("/v1/organisations/{organisation_id:uuid}/booking-secrets/{key_id:str}", tags=["trust"])
+async def reveal_secret(
+    db: Db, svc: Svc, caller: Caller, organisation_id: FromPath[uuid.UUID], key_id: FromPath[str]
+) -> schemas.SecretOut:
+    """Reveal one secret's value again (an active one)."""
+    allow(caller.administers(organisation_id))
+    found = await _secret(db, organisation_id, key_id)
+    if found.revoked_at is not None:
+        raise Conflict(f"The booking secret {key_id!r} is revoked.", code="secret_revoked")
+    value = svc.verifier.box.open(key_id, found.ciphertext)
+    return schemas.SecretOut(key_id=key_id, organisation_id=organisation_id, secret=value, created_at=found.created_at)
+
+
+@delete("/v1/organisations/{organisation_id:uuid}/booking-secrets/{key_id:str}", tags=["trust"])
+async def revoke_secret(db: Db, caller: Caller, organisation_id: FromPath[uuid.UUID], key_id: FromPath[str]) -> None:
+    """Revoke a secret: tokens under its ``kid`` fail on their next call, in every gateway process."""
+    allow(caller.administers(organisation_id))
+    await _secret(db, organisation_id, key_id)
+    await repo.revoke_secret(db, key_id, organisation_id)
+
+
+@post("/v1/sessions", tags=["trust"])
+async def create_session(
+    db: Db, svc: Svc, request: Request[Any, Any, Any], data: JSONBody[schemas.SessionIn]
+) -> schemas.SessionOut:
+    """An anonymous, short-lived patient session for the organisation's public booking page."""
+    await svc.limiter.check("sessions", client_address(request), svc.settings.trust.sessions_per_address)
+    organisation = await clinic_repo.get_organisation_by_slug(db, data.organisation_slug)
+    if organisation is None:
+        raise NotFound(f"No organisation has slug {data.organisation_slug!r}.")
+    token, exp = svc.verifier.mint_session(organisation.id)
+    return schemas.SessionOut(
+        token=token, expires_at=datetime.fromtimestamp(exp, tz=UTC), organisation_id=organisation.id
+    )
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        create_api_key, get_organisation, update_organisation, create_credential, create_secret,
+        list_secrets, reveal_secret, revoke_secret, create_session,
+    ],
+)  # fmt: skip

@@ -1,0 +1,56 @@
+"""Bodies of the trust routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+Origin = Annotated[str, Meta(pattern=r"^https?://[a-z0-9.\-]+(:\d{1,5})?$", max_length=255)]
+
+
+class ApiKeyOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    key: str
+    created_at: datetime
+
+
+class CredentialOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    doctor_id: uuid.UUID
+    token: str
+    created_at: datetime
+
+
+class SecretOut(msgspec.Struct, frozen=True, kw_only=True):
+    key_id: str
+    organisation_id: uuid.UUID
+    secret: str
+    algorithm: str = "HS256"
+    created_at: datetime
+
+
+class SecretInfo(msgspec.Struct, frozen=True, kw_only=True):
+    key_id: str
+    organisation_id: uuid.UUID
+    active: bool
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class SessionIn(msgspec.Struct, forbid_unknown_fields=True):
+    organisation_slug: Annotated[str, Meta(min_length=1, max_length=63)]
+
+
+class SessionOut(msgspec.Struct, frozen=True, kw_only=True):
+    token: str
+    expires_at: datetime
+    organisation_id: uuid.UUID
+
+
+class OrganisationPatch(msgspec.Struct, forbid_unknown_fields=True):
+    allowed_origins: Annotated[list[Origin], Meta(max_length=50)]
