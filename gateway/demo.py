@@ -24,7 +24,8 @@ TYPE_DEFAULTS: dict[str, Any] = {
     "hold_ttl_seconds": 900, "buffer_minutes": 0, "min_notice_minutes": 0, "max_advance_days": 60,
     "same_day_allowed": True, "same_day_cutoff_minute": None, "cancellation_notice_minutes": 0,
     "max_reschedules": None, "rebooking_mode": "same_doctor", "requires_approval": False,
-    "max_active_per_patient": None,
+    "max_active_per_patient": None, "payment_mode": "none", "fee_cents": None, "token_amount_cents": None,
+    "advance_percent": None, "currency": "EUR",
 }  # fmt: skip
 # Monday to Friday 08:00-12:00 and 13:00-17:00; Saturday 09:00-12:00 (local time of each doctor).
 WINDOWS = [(d, 480, 720) for d in range(1, 6)] + [(d, 780, 1020) for d in range(1, 6)] + [(6, 540, 720)]

@@ -173,9 +173,7 @@ class HoldEngine:
         )
         return str(result[0])
 
-    async def begin_confirm(
-        self, state: HoldState, token: str, grace_ms: int
-    ) -> tuple[BeginOutcome, str | None]:
+    async def begin_confirm(self, state: HoldState, token: str, grace_ms: int) -> tuple[BeginOutcome, str | None]:
         """Check the token and keep the hold while its appointment is written.
 
         Returns:
@@ -208,11 +206,28 @@ class HoldEngine:
         ]  # fmt: skip
         await self.scripts["confirm_end"](keys=keys, args=args)
 
+    async def free(
+        self, doctor_id: uuid.UUID, appointment_id: uuid.UUID, start: datetime, end: datetime, blocked_until: datetime
+    ) -> int:
+        """An appointment stopped blocking its interval: free its cells, announce ``slot.freed``.
+
+        Returns:
+            The event's sequence number.
+        """
+        keys = self.keys.cells(doctor_id, to_ms(start), to_ms(blocked_until))
+        args = [*self._common(doctor_id), str(appointment_id), iso(start), iso(end)]
+        result = await self.scripts["free"](keys=keys, args=args)
+        return int(result[1])
+
+    async def resync(self, doctor_id: uuid.UUID) -> int:
+        """Tell every open page of the doctor to fetch the slots again (windows or overrides changed)."""
+        # the seq key is passed only so a cluster routes the script to the doctor's shard
+        result = await self.scripts["resync"](keys=[self.keys.seq(doctor_id)], args=self._common(doctor_id))
+        return int(result[1])
+
     async def snapshot(self, doctor_id: uuid.UUID) -> Snapshot:
         """The doctor's sequence number and live held intervals, read atomically."""
-        seq, members = await self.scripts["snapshot"](
-            keys=[self.keys.holds(doctor_id), self.keys.seq(doctor_id)]
-        )
+        seq, members = await self.scripts["snapshot"](keys=[self.keys.holds(doctor_id), self.keys.seq(doctor_id)])
         held = []
         for member in members:
             hold_id, start_ms, block_ms = member.split("|")
@@ -247,8 +262,14 @@ class HoldEngine:
         expired = 0
         for member, score in due:
             doctor, _, hold = member.partition("|")
+            try:
+                doctor_id = uuid.UUID(doctor)
+            except ValueError:
+                # not an entry this engine wrote: drop it, or it would stall every later deadline
+                await self.scripts["due_remove"](keys=[self.keys.due], args=[member, score])
+                continue
             result = await self.scripts["expire"](
-                keys=[self.keys.hold(doctor, hold)], args=[*self._common(uuid.UUID(doctor)), hold]
+                keys=[self.keys.hold(doctor, hold)], args=[*self._common(doctor_id), hold]
             )
             if result[0] == "later":
                 await self.redis.zadd(self.keys.due, {member: int(result[1])}, gt=True)

@@ -7,7 +7,9 @@ from importlib import resources
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-NAMES = ("hold", "release", "confirm_begin", "confirm_end", "expire", "snapshot", "warm", "due_remove")
+NAMES = (
+    "hold", "release", "confirm_begin", "confirm_end", "expire", "snapshot", "warm", "due_remove", "free", "resync",
+)  # fmt: skip
 
 
 def source(name: str) -> str:

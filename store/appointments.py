@@ -1,12 +1,17 @@
-"""Appointments: the confirmed bookings. The EXCLUDE constraint is the last word on overlap."""
+"""Appointments: the confirmed bookings. The EXCLUDE constraint is the last word on overlap.
+
+Every change writes a row to ``appointment_events`` in the same transaction as the change.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from store.errors import Duplicate, Overlap
 from store.models import Appointment, from_record
@@ -17,8 +22,8 @@ ACTIVE_STATUSES = ("confirmed", "pending_approval")
 INSERT_APPOINTMENT = (
     "INSERT INTO appointments (organisation_id, doctor_id, appointment_type_id, hold_id, patient_name,"
     " patient_email, patient_phone, patient_timezone, patient_ref, starts_at, ends_at, blocked_until,"
-    " status, meeting_url, previous_appointment_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING *"
+    " status, meeting_url, previous_appointment_id, reschedule_count, payment, created_by)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING *"
 )
 GET_APPOINTMENT = "SELECT * FROM appointments WHERE id = $1"
 GET_BY_HOLD = "SELECT * FROM appointments WHERE hold_id = $1"
@@ -28,10 +33,47 @@ BOOKED_BETWEEN = (
     " WHERE doctor_id = $1 AND status = ANY($2::text[]) AND blocked_until > $3 AND starts_at < $4"
     " ORDER BY starts_at"
 )
+# Moving between statuses is conditional on the status read, so two racing changes can't both win.
+TRANSITION = (
+    "UPDATE appointments SET status = $3, cancellation = coalesce($4, cancellation),"
+    " ics_sequence = ics_sequence + 1, updated_at = now()"
+    " WHERE id = $1 AND status = $2 RETURNING *"
+)
+INSERT_EVENT = (
+    "INSERT INTO appointment_events (appointment_id, actor, actor_ref, from_status, to_status, reason, detail)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+)
+HISTORY = (
+    "SELECT at, actor, actor_ref, from_status, to_status, reason, detail FROM appointment_events"
+    " WHERE appointment_id = $1 ORDER BY id"
+)
+COUNT_ACTIVE_FOR_PATIENT = (
+    "SELECT count(*) FROM appointments WHERE organisation_id = $1 AND patient_ref = $2"
+    " AND appointment_type_id = $3 AND status = ANY($4::text[]) AND ends_at > now()"
+)
 
 
-async def insert(db: Conn, **values: Any) -> Appointment:
-    """Insert an appointment.
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """One change in an appointment's history."""
+
+    at: datetime
+    actor: str
+    actor_ref: str | None
+    from_status: str | None
+    to_status: str
+    reason: str | None
+    detail: dict[str, Any] | None
+
+
+class Actor(msgspec.Struct, frozen=True):
+    """Who made a change: ``patient``, ``partner``, ``doctor``, ``admin``, ``platform`` or ``system``."""
+
+    kind: str
+    ref: str | None = None
+
+
+async def insert(db: Conn, actor: Actor, **values: Any) -> Appointment:
+    """Insert an appointment and its first history row (call inside a transaction).
 
     Raises:
         Overlap: the doctor already has an active appointment touching this interval.
@@ -44,13 +86,47 @@ async def insert(db: Conn, **values: Any) -> Appointment:
             values.get("hold_id"), values["patient_name"], values["patient_email"],
             values.get("patient_phone"), values.get("patient_timezone"), values.get("patient_ref"),
             values["starts_at"], values["ends_at"], values["blocked_until"], values["status"],
-            values.get("meeting_url"), values.get("previous_appointment_id"),
+            values.get("meeting_url"), values.get("previous_appointment_id"), values.get("reschedule_count", 0),
+            values.get("payment"), actor.kind,
         )  # fmt: skip
     except asyncpg.ExclusionViolationError as exc:
         raise Overlap(str(exc)) from exc
     except asyncpg.UniqueViolationError as exc:
         raise Duplicate(getattr(exc, "constraint_name", None)) from exc
+    appointment = from_record(Appointment, row)
+    detail = (
+        {"previous_appointment_id": str(appointment.previous_appointment_id)}
+        if appointment.previous_appointment_id
+        else None
+    )
+    await db.execute(INSERT_EVENT, appointment.id, actor.kind, actor.ref, None, appointment.status, None, detail)
+    return appointment
+
+
+async def transition(
+    db: Conn,
+    appointment: Appointment,
+    to_status: str,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    cancellation: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Appointment | None:
+    """Move an appointment from its current status to ``to_status`` and record it (inside a transaction).
+
+    Returns:
+        The updated appointment, or ``None`` when its status changed meanwhile.
+    """
+    row = await db.fetchrow(TRANSITION, appointment.id, appointment.status, to_status, cancellation)
+    if row is None:
+        return None
+    await db.execute(INSERT_EVENT, appointment.id, actor.kind, actor.ref, appointment.status, to_status, reason, detail)
     return from_record(Appointment, row)
+
+
+async def history(db: Conn, appointment_id: uuid.UUID) -> list[Event]:
+    return [from_record(Event, r) for r in await db.fetch(HISTORY, appointment_id)]
 
 
 async def get(db: Conn, appointment_id: uuid.UUID) -> Appointment | None:
@@ -63,9 +139,67 @@ async def get_by_hold(db: Conn, hold_id: uuid.UUID) -> Appointment | None:
     return from_record(Appointment, row) if row else None
 
 
+async def count_active_for_patient(
+    db: Conn, organisation_id: uuid.UUID, patient_ref: str, appointment_type_id: uuid.UUID
+) -> int:
+    count: int = await db.fetchval(
+        COUNT_ACTIVE_FOR_PATIENT, organisation_id, patient_ref, appointment_type_id, list(ACTIVE_STATUSES)
+    )
+    return count
+
+
 async def booked_between(
     db: Conn, doctor_id: uuid.UUID, start: datetime, end: datetime
 ) -> list[tuple[uuid.UUID, datetime, datetime]]:
     """Active appointments ``(id, starts_at, blocked_until)`` whose blocked interval meets ``[start, end)``."""
     rows = await db.fetch(BOOKED_BETWEEN, doctor_id, list(ACTIVE_STATUSES), start, end)
     return [(r["id"], r["starts_at"], r["blocked_until"]) for r in rows]
+
+
+class Filter(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``GET /v1/appointments`` asks for; every query is scoped by organisation."""
+
+    organisation_id: uuid.UUID | None  # None only for the platform operator
+    doctor_id: uuid.UUID | None = None
+    patient_ref: str | None = None
+    patient_email: str | None = None
+    statuses: Sequence[str] = ACTIVE_STATUSES
+    start: datetime | None = None  # appointments ending after this
+    end: datetime | None = None  # appointments starting before this
+    after: tuple[datetime, uuid.UUID] | None = None  # keyset cursor: (starts_at, id) of the last row seen
+    limit: int = 20
+
+
+async def page(db: Conn, f: Filter) -> list[Appointment]:
+    """One page ordered by ``(starts_at, id)``: stable while rows are added, since it is keyset-paged.
+
+    Fetches ``limit + 1`` rows so the caller can tell whether another page follows.
+    """
+    # Conditions are fixed SQL fragments with numbered parameters; no value is ever glued in.
+    conditions = ["status = ANY($1::text[])"]
+    params: list[Any] = [list(f.statuses)]
+
+    def where(fragment: str, *values: Any) -> None:
+        numbered = fragment
+        for value in values:
+            params.append(value)
+            numbered = numbered.replace("?", f"${len(params)}", 1)
+        conditions.append(numbered)
+
+    if f.organisation_id is not None:
+        where("organisation_id = ?", f.organisation_id)
+    if f.doctor_id is not None:
+        where("doctor_id = ?", f.doctor_id)
+    if f.patient_ref is not None:
+        where("patient_ref = ?", f.patient_ref)
+    if f.patient_email is not None:
+        where("lower(patient_email) = lower(?)", f.patient_email)
+    if f.start is not None:
+        where("ends_at > ?", f.start)
+    if f.end is not None:
+        where("starts_at < ?", f.end)
+    if f.after is not None:
+        where("(starts_at, id) > (?, ?)", *f.after)
+    params.append(f.limit + 1)
+    sql = f"SELECT * FROM appointments WHERE {' AND '.join(conditions)} ORDER BY starts_at, id LIMIT ${len(params)}"  # noqa: S608 - fixed fragments, numbered parameters
+    return [from_record(Appointment, r) for r in await db.fetch(sql, *params)]

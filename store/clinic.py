@@ -31,19 +31,22 @@ TYPE_FIELDS = (
     "name", "duration_minutes", "hold_ttl_seconds", "buffer_minutes", "min_notice_minutes",
     "max_advance_days", "same_day_allowed", "same_day_cutoff_minute", "cancellation_notice_minutes",
     "max_reschedules", "rebooking_mode", "requires_approval", "max_active_per_patient",
+    "payment_mode", "fee_cents", "token_amount_cents", "advance_percent", "currency",
 )  # fmt: skip
 INSERT_TYPE = (
     "INSERT INTO appointment_types (organisation_id, name, duration_minutes, hold_ttl_seconds,"
     " buffer_minutes, min_notice_minutes, max_advance_days, same_day_allowed, same_day_cutoff_minute,"
     " cancellation_notice_minutes, max_reschedules, rebooking_mode, requires_approval,"
-    " max_active_per_patient) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    " max_active_per_patient, payment_mode, fee_cents, token_amount_cents, advance_percent, currency)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
     " RETURNING *"
 )
 UPDATE_TYPE = (
     "UPDATE appointment_types SET name = $2, duration_minutes = $3, hold_ttl_seconds = $4,"
     " buffer_minutes = $5, min_notice_minutes = $6, max_advance_days = $7, same_day_allowed = $8,"
     " same_day_cutoff_minute = $9, cancellation_notice_minutes = $10, max_reschedules = $11,"
-    " rebooking_mode = $12, requires_approval = $13, max_active_per_patient = $14, updated_at = now()"
+    " rebooking_mode = $12, requires_approval = $13, max_active_per_patient = $14, payment_mode = $15,"
+    " fee_cents = $16, token_amount_cents = $17, advance_percent = $18, currency = $19, updated_at = now()"
     " WHERE id = $1 RETURNING *"
 )
 GET_TYPE = "SELECT * FROM appointment_types WHERE id = $1"
@@ -73,8 +76,7 @@ DELETE_WINDOW = (
 )
 GET_WINDOW = "SELECT * FROM availability_windows WHERE id = $1 AND doctor_id = $2 AND deleted_at IS NULL"
 LIST_WINDOWS = (
-    "SELECT * FROM availability_windows WHERE doctor_id = $1 AND deleted_at IS NULL"
-    " ORDER BY weekday, start_minute, id"
+    "SELECT * FROM availability_windows WHERE doctor_id = $1 AND deleted_at IS NULL ORDER BY weekday, start_minute, id"
 )
 ACTIVE_WINDOWS = (
     "SELECT * FROM availability_windows WHERE doctor_id = $1 AND deleted_at IS NULL AND active"
@@ -177,9 +179,7 @@ async def list_windows(db: Conn, doctor_id: uuid.UUID) -> list[AvailabilityWindo
 
 async def active_windows(db: Conn, doctor_id: uuid.UUID, first: date, last: date) -> list[AvailabilityWindow]:
     """The windows that may open between ``first`` and ``last`` (local dates)."""
-    return [
-        from_record(AvailabilityWindow, r) for r in await db.fetch(ACTIVE_WINDOWS, doctor_id, first, last)
-    ]
+    return [from_record(AvailabilityWindow, r) for r in await db.fetch(ACTIVE_WINDOWS, doctor_id, first, last)]
 
 
 async def upsert_override(

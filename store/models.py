@@ -14,6 +14,7 @@ class Organisation(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     slug: str
     created_at: datetime
+    allowed_origins: list[str] = []
 
 
 class Doctor(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,6 +43,11 @@ class AppointmentType(msgspec.Struct, frozen=True, kw_only=True):
     max_active_per_patient: int | None
     created_at: datetime
     updated_at: datetime
+    payment_mode: str = "none"
+    fee_cents: int | None = None
+    token_amount_cents: int | None = None
+    advance_percent: int | None = None
+    currency: str = "EUR"
 
 
 class AvailabilityWindow(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,6 +100,10 @@ class Appointment(msgspec.Struct, frozen=True, kw_only=True):
     cancellation: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
+    reschedule_count: int = 0
+    ics_sequence: int = 0
+    payment: dict[str, Any] | None = None
+    created_by: str = "patient"
 
 
 T = TypeVar("T")

@@ -1,21 +1,47 @@
-"""Routes of the booking path. Thin: parse, call the service, shape the answer."""
+"""Routes of the booking path. Thin: parse, authorise, call the service, shape the answer."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Router, delete, get, post
+from litestar import Request, Router, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
+from gateway.auth import Principal
 from gateway.booking import schemas
-from gateway.booking.service import BookingService, appointment_out
+from gateway.booking.service import BookingService, OriginCheck, appointment_out
+from gateway.ratelimit import client_address
+from gateway.services import Services
 from gateway.timeutil import instant, utcnow, zone
 
 DEFAULT_DAYS = 14
 Booking = NamedDependency[BookingService]
+Svc = NamedDependency[Services]
+Caller = NamedDependency[Principal]
+HoldToken = Annotated[str | None, HeaderParameter(name="X-Hold-Token")]
+
+
+def origin_check(svc: Services, request: Request[Any, Any, Any]) -> OriginCheck:
+    async def check(organisation_id: uuid.UUID) -> None:
+        await svc.origins.check(request.scope, organisation_id)
+
+    return check
+
+
+async def rate_limit(svc: Services, request: Request[Any, Any, Any], caller: Principal, action: str) -> None:
+    """Holds and confirms count per patient token and per client address, across every process."""
+    trust = svc.settings.trust
+    per_patient, per_address = (
+        (trust.holds_per_patient, trust.holds_per_address)
+        if action == "holds"
+        else (trust.confirms_per_patient, trust.confirms_per_address)
+    )
+    if caller.patient_ref is not None:
+        await svc.limiter.check(f"{action}:patient", f"{caller.organisation_id}:{caller.patient_ref}", per_patient)
+    await svc.limiter.check(f"{action}:address", client_address(request), per_address)
 
 
 @get("/v1/doctors/{doctor_id:uuid}/slots", tags=["booking"])
@@ -27,9 +53,7 @@ async def list_slots(
     to: Annotated[
         str | None, QueryParameter(name="to", description=f"ISO instant; default from + {DEFAULT_DAYS} days")
     ] = None,
-    tz: Annotated[
-        str | None, QueryParameter(name="tz", description="IANA zone to show times in; default UTC")
-    ] = None,
+    tz: Annotated[str | None, QueryParameter(name="tz", description="IANA zone to show times in; default UTC")] = None,
 ) -> schemas.SlotsOut:
     """The doctor's free slots for one appointment type, and the event ``seq`` they reflect."""
     start = instant(from_, "from") if from_ else utcnow()
@@ -37,32 +61,56 @@ async def list_slots(
     return await booking.slots(doctor_id, appointment_type_id, start, end, zone(tz) if tz else None)
 
 
-@post("/v1/holds", tags=["booking"])
-async def create_hold(booking: Booking, data: JSONBody[schemas.HoldIn]) -> schemas.HoldOut:
-    """Hold a slot at once (all of it or nothing). Confirm before ``expires_at``."""
-    return await booking.hold(data)
+@post("/v1/holds", tags=["booking"], security=[{"bearer": []}])
+async def create_hold(
+    booking: Booking, svc: Svc, caller: Caller, request: Request[Any, Any, Any], data: JSONBody[schemas.HoldIn]
+) -> schemas.HoldOut:
+    """Hold a slot at once (all of it or nothing). Confirm before ``expires_at``.
+
+    Needs a patient token (a session from ``POST /v1/sessions`` or a partner's booking token) or
+    a staff token of the doctor's organisation.
+    """
+    await rate_limit(svc, request, caller, "holds")
+    return await booking.hold(data, caller, origin_check(svc, request))
 
 
 @delete("/v1/holds/{hold_id:uuid}", tags=["booking"])
-async def release_hold(
-    booking: Booking,
-    hold_id: FromPath[uuid.UUID],
-    hold_token: Annotated[str | None, HeaderParameter(name="X-Hold-Token")] = None,
-) -> None:
-    """Let a hold go; the slot is free again at once."""
+async def release_hold(booking: Booking, hold_id: FromPath[uuid.UUID], hold_token: HoldToken = None) -> None:
+    """Let a hold go; the slot is free again at once. The hold token is the proof of ownership."""
     await booking.release(hold_id, hold_token)
 
 
-@post("/v1/holds/{hold_id:uuid}/confirm", tags=["booking"])
+@get("/v1/holds/{hold_id:uuid}", tags=["booking"])
+async def get_hold(booking: Booking, hold_id: FromPath[uuid.UUID], hold_token: HoldToken = None) -> schemas.HoldOut:
+    """A hold as its holder sees it (status ``held``, ``confirming``, ``booked``, ``released`` or ``expired``)."""
+    return await booking.hold_status(hold_id, hold_token)
+
+
+@post("/v1/doctors/{doctor_id:uuid}/meet-now", tags=["booking"], security=[{"bearer": []}])
+async def meet_now(
+    booking: Booking, caller: Caller, doctor_id: FromPath[uuid.UUID], data: JSONBody[schemas.MeetNowIn]
+) -> schemas.HoldOut:
+    """Staff: hold the doctor's next free start now (notice rules aside); confirm it for the patient."""
+    return await booking.meet_now(doctor_id, data.appointment_type_id, caller)
+
+
+@post("/v1/holds/{hold_id:uuid}/confirm", tags=["booking"], security=[{"bearer": []}])
 async def confirm_hold(
     booking: Booking,
+    svc: Svc,
+    caller: Caller,
+    request: Request[Any, Any, Any],
     hold_id: FromPath[uuid.UUID],
     data: JSONBody[schemas.ConfirmIn],
-    hold_token: Annotated[str | None, HeaderParameter(name="X-Hold-Token")] = None,
+    hold_token: HoldToken = None,
 ) -> schemas.ConfirmOut:
-    """Confirm a hold: the appointment is written to Postgres, the slot becomes booked."""
-    appointment = await booking.confirm(hold_id, hold_token, data.patient)
+    """Confirm a hold: the appointment is written to Postgres, the slot becomes booked.
+
+    Needs the hold's token (``X-Hold-Token``) and the same patient (or the organisation's staff).
+    """
+    await rate_limit(svc, request, caller, "confirms")
+    appointment = await booking.confirm(hold_id, hold_token, data, caller, origin_check(svc, request))
     return schemas.ConfirmOut(appointment_out(appointment))
 
 
-router = Router(path="/", route_handlers=[list_slots, create_hold, release_hold, confirm_hold])
+router = Router(path="/", route_handlers=[list_slots, create_hold, release_hold, get_hold, meet_now, confirm_hold])

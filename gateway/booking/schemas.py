@@ -22,10 +22,17 @@ class SlotsOut(msgspec.Struct, frozen=True, kw_only=True):
     slots: list[SlotOut]
 
 
-class HoldIn(msgspec.Struct, forbid_unknown_fields=True):
+class HoldIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     doctor_id: uuid.UUID
     appointment_type_id: uuid.UUID
     start: Annotated[str, Meta(description="ISO 8601 instant with offset, e.g. 2026-05-04T09:00:00Z")]
+    override_notice: Annotated[
+        bool, Meta(description="Organisation admins only: ignore the type's notice and same-day rules")
+    ] = False
+
+
+class MeetNowIn(msgspec.Struct, forbid_unknown_fields=True):
+    appointment_type_id: uuid.UUID
 
 
 class HoldOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,6 +44,7 @@ class HoldOut(msgspec.Struct, frozen=True, kw_only=True):
     end: str
     expires_at: str
     status: str = "held"
+    appointment_id: uuid.UUID | None = None
 
 
 Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
@@ -49,8 +57,13 @@ class PatientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     timezone: str | None = None
 
 
-class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
+class PaymentIn(msgspec.Struct, forbid_unknown_fields=True):
+    reference: Annotated[str, Meta(min_length=1, max_length=200, description="The caller's payment reference")]
+
+
+class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     patient: PatientIn
+    payment: PaymentIn | None = None
 
 
 class PatientOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,6 +87,9 @@ class AppointmentOut(msgspec.Struct, frozen=True, kw_only=True):
     previous_appointment_id: uuid.UUID | None
     cancellation: dict[str, Any] | None
     hold_id: uuid.UUID | None
+    reschedule_count: int
+    payment: dict[str, Any] | None
+    created_by: str
     created_at: str
     updated_at: str
 

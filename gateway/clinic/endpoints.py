@@ -8,26 +8,29 @@ from litestar import Router, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from gateway.auth import require_admin
+from gateway.auth import Principal, require_platform
 from gateway.clinic import schemas, service
+from gateway.services import Services
 from store import clinic as repo
 from store.models import AppointmentType, AvailabilityWindow, DateOverride, Doctor, Organisation
 from store.types import Conn
 
 Id = FromPath[uuid.UUID]
 Db = NamedDependency[Conn]  # the asyncpg pool
+Caller = NamedDependency[Principal]  # the authenticated caller (401 without a token)
+Svc = NamedDependency[Services]
 
 
-@post("/v1/admin/organisations", guards=[require_admin], tags=["clinic"])
+@post("/v1/admin/organisations", guards=[require_platform], tags=["clinic"])
 async def create_organisation(db: Db, data: JSONBody[schemas.OrganisationIn]) -> Organisation:
     """Create an organisation (platform operator)."""
     return await service.create_organisation(db, data)
 
 
-@post("/v1/admin/doctors", guards=[require_admin], tags=["clinic"])
-async def create_doctor(db: Db, data: JSONBody[schemas.DoctorIn]) -> Doctor:
+@post("/v1/admin/doctors", tags=["clinic"])
+async def create_doctor(db: Db, caller: Caller, data: JSONBody[schemas.DoctorIn]) -> Doctor:
     """Create a doctor in an organisation, with the IANA zone their windows are in."""
-    return await service.create_doctor(db, data)
+    return await service.create_doctor(db, caller, data)
 
 
 @get("/v1/doctors/{doctor_id:uuid}", tags=["clinic"])
@@ -36,16 +39,18 @@ async def get_doctor(db: Db, doctor_id: Id) -> Doctor:
     return await service.doctor(db, doctor_id)
 
 
-@post("/v1/admin/appointment-types", guards=[require_admin], tags=["clinic"])
-async def create_type(db: Db, data: JSONBody[schemas.AppointmentTypeIn]) -> AppointmentType:
+@post("/v1/admin/appointment-types", tags=["clinic"])
+async def create_type(db: Db, caller: Caller, data: JSONBody[schemas.AppointmentTypeIn]) -> AppointmentType:
     """Create an appointment type with its booking rules."""
-    return await service.create_type(db, data)
+    return await service.create_type(db, caller, data)
 
 
-@patch("/v1/admin/appointment-types/{type_id:uuid}", guards=[require_admin], tags=["clinic"])
-async def update_type(db: Db, type_id: Id, data: JSONBody[schemas.AppointmentTypePatch]) -> AppointmentType:
+@patch("/v1/admin/appointment-types/{type_id:uuid}", tags=["clinic"])
+async def update_type(
+    db: Db, caller: Caller, type_id: Id, data: JSONBody[schemas.AppointmentTypePatch]
+) -> AppointmentType:
     """Edit some fields of an appointment type."""
-    return await service.update_type(db, type_id, data)
+    return await service.update_type(db, caller, type_id, data)
 
 
 @get("/v1/appointment-types/{type_id:uuid}", tags=["clinic"])
@@ -54,45 +59,54 @@ async def get_type(db: Db, type_id: Id) -> AppointmentType:
     return await service.appointment_type(db, type_id)
 
 
-@post("/v1/doctors/{doctor_id:uuid}/availability-windows", guards=[require_admin], tags=["availability"])
-async def create_window(db: Db, doctor_id: Id, data: JSONBody[schemas.WindowIn]) -> AvailabilityWindow:
+@post("/v1/doctors/{doctor_id:uuid}/availability-windows", tags=["availability"])
+async def create_window(
+    db: Db, svc: Svc, caller: Caller, doctor_id: Id, data: JSONBody[schemas.WindowIn]
+) -> AvailabilityWindow:
     """Add a recurring weekly window (minutes since local midnight, ISO weekday)."""
-    return await service.create_window(db, doctor_id, data)
+    window = await service.create_window(db, caller, doctor_id, data)
+    await svc.engine.resync(doctor_id)  # open pages refetch their slots
+    return window
 
 
-@get("/v1/doctors/{doctor_id:uuid}/availability-windows", guards=[require_admin], tags=["availability"])
-async def list_windows(db: Db, doctor_id: Id) -> list[AvailabilityWindow]:
+@get("/v1/doctors/{doctor_id:uuid}/availability-windows", tags=["availability"])
+async def list_windows(db: Db, caller: Caller, doctor_id: Id) -> list[AvailabilityWindow]:
     """The doctor's windows (soft-deleted ones left out)."""
-    await service.doctor(db, doctor_id)
+    await service.managed_doctor(db, caller, doctor_id)
     return await repo.list_windows(db, doctor_id)
 
 
 @patch(
     "/v1/doctors/{doctor_id:uuid}/availability-windows/{window_id:uuid}",
-    guards=[require_admin],
     tags=["availability"],
 )
 async def update_window(
-    db: Db, doctor_id: Id, window_id: Id, data: JSONBody[schemas.WindowPatch]
+    db: Db, svc: Svc, caller: Caller, doctor_id: Id, window_id: Id, data: JSONBody[schemas.WindowPatch]
 ) -> AvailabilityWindow:
     """Edit a window, or toggle it with ``active``."""
-    return await service.update_window(db, doctor_id, window_id, data)
+    window = await service.update_window(db, caller, doctor_id, window_id, data)
+    await svc.engine.resync(doctor_id)
+    return window
 
 
 @delete(
     "/v1/doctors/{doctor_id:uuid}/availability-windows/{window_id:uuid}",
-    guards=[require_admin],
     tags=["availability"],
 )
-async def delete_window(db: Db, doctor_id: Id, window_id: Id) -> None:
+async def delete_window(db: Db, svc: Svc, caller: Caller, doctor_id: Id, window_id: Id) -> None:
     """Soft-delete a window."""
-    await service.delete_window(db, doctor_id, window_id)
+    await service.delete_window(db, caller, doctor_id, window_id)
+    await svc.engine.resync(doctor_id)
 
 
-@post("/v1/doctors/{doctor_id:uuid}/date-overrides", guards=[require_admin], tags=["availability"])
-async def set_override(db: Db, doctor_id: Id, data: JSONBody[schemas.DateOverrideIn]) -> DateOverride:
+@post("/v1/doctors/{doctor_id:uuid}/date-overrides", tags=["availability"])
+async def set_override(
+    db: Db, svc: Svc, caller: Caller, doctor_id: Id, data: JSONBody[schemas.DateOverrideIn]
+) -> DateOverride:
     """Set one date's override (a day off, or other windows); replaces that date's earlier override."""
-    return await service.set_override(db, doctor_id, data)
+    override = await service.set_override(db, caller, doctor_id, data)
+    await svc.engine.resync(doctor_id)
+    return override
 
 
 router = Router(

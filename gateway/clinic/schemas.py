@@ -19,6 +19,10 @@ HoldTtl = Annotated[int, Meta(ge=10, le=7200)]
 NonNegative = Annotated[int, Meta(ge=0, le=525_600)]
 AdvanceDays = Annotated[int, Meta(ge=1, le=730)]
 RebookingMode = Literal["same_doctor", "any_doctor"]
+PaymentMode = Literal["none", "token", "advance", "full"]
+Cents = Annotated[int, Meta(ge=0, le=100_000_000)]
+Percent = Annotated[int, Meta(ge=1, le=100)]
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
 
 
 class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -47,6 +51,11 @@ class AppointmentTypeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
     rebooking_mode: RebookingMode = "same_doctor"
     requires_approval: bool = False
     max_active_per_patient: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    payment_mode: PaymentMode = "none"
+    fee_cents: Cents | None = None
+    token_amount_cents: Cents | None = None
+    advance_percent: Percent | None = None
+    currency: Currency = "EUR"
 
 
 class AppointmentTypePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -63,6 +72,11 @@ class AppointmentTypePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
     rebooking_mode: RebookingMode | UnsetType = UNSET
     requires_approval: bool | UnsetType = UNSET
     max_active_per_patient: Annotated[int, Meta(ge=1, le=1000)] | UnsetType | None = UNSET
+    payment_mode: PaymentMode | UnsetType = UNSET
+    fee_cents: Cents | UnsetType | None = UNSET
+    token_amount_cents: Cents | UnsetType | None = UNSET
+    advance_percent: Percent | UnsetType | None = UNSET
+    currency: Currency | UnsetType = UNSET
 
 
 class WindowIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

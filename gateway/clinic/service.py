@@ -8,8 +8,9 @@ from typing import Any
 
 import msgspec
 
+from gateway.auth import Principal
 from gateway.clinic import schemas
-from gateway.errors import AlreadyExists, NotFound, ValidationFailed
+from gateway.errors import AlreadyExists, Forbidden, NotFound, ValidationFailed
 from gateway.timeutil import zone
 from store import clinic as repo
 from store.errors import Duplicate, Missing
@@ -31,7 +32,14 @@ async def create_organisation(db: Conn, body: schemas.OrganisationIn) -> Organis
         raise AlreadyExists(f"An organisation with slug {body.slug!r} exists already.") from None
 
 
-async def create_doctor(db: Conn, body: schemas.DoctorIn) -> Doctor:
+def allow(condition: bool, detail: str = "This belongs to another organisation.") -> None:
+    """Raise 403 unless ``condition``."""
+    if not condition:
+        raise Forbidden(detail)
+
+
+async def create_doctor(db: Conn, who: Principal, body: schemas.DoctorIn) -> Doctor:
+    allow(who.administers(body.organisation_id), "Only the organisation's admins may add doctors.")
     zone(body.timezone, "timezone")
     try:
         return await repo.create_doctor(db, body.organisation_id, body.name, body.timezone)
@@ -50,9 +58,18 @@ def _check_type(values: dict[str, Any]) -> None:
     cutoff = values.get("same_day_cutoff_minute")
     if cutoff is not None and not values["same_day_allowed"]:
         raise ValidationFailed("same_day_cutoff_minute only applies when same_day_allowed is true")
+    needs = {
+        "token": ("token_amount_cents",),
+        "advance": ("fee_cents", "advance_percent"),
+        "full": ("fee_cents",),
+    }.get(values.get("payment_mode", "none"), ())
+    missing = [field for field in needs if values.get(field) is None]
+    if missing:
+        raise ValidationFailed(f"payment_mode {values['payment_mode']!r} needs {', '.join(missing)}")
 
 
-async def create_type(db: Conn, body: schemas.AppointmentTypeIn) -> AppointmentType:
+async def create_type(db: Conn, who: Principal, body: schemas.AppointmentTypeIn) -> AppointmentType:
+    allow(who.administers(body.organisation_id), "Only the organisation's admins may add appointment types.")
     values = msgspec.structs.asdict(body)
     _check_type(values)
     try:
@@ -68,8 +85,11 @@ async def appointment_type(db: Conn, type_id: uuid.UUID) -> AppointmentType:
     return found
 
 
-async def update_type(db: Conn, type_id: uuid.UUID, patch: schemas.AppointmentTypePatch) -> AppointmentType:
+async def update_type(
+    db: Conn, who: Principal, type_id: uuid.UUID, patch: schemas.AppointmentTypePatch
+) -> AppointmentType:
     current = await appointment_type(db, type_id)
+    allow(who.administers(current.organisation_id), "Only the organisation's admins may edit appointment types.")
     values = msgspec.structs.asdict(current) | schemas.changes(patch)
     _check_type(values)
     updated = await repo.update_type(db, type_id, values)
@@ -85,16 +105,24 @@ def _check_window(values: dict[str, Any]) -> None:
         raise ValidationFailed("valid_from must not be after valid_until")
 
 
-async def create_window(db: Conn, doctor_id: uuid.UUID, body: schemas.WindowIn) -> AvailabilityWindow:
-    await doctor(db, doctor_id)
+async def managed_doctor(db: Conn, who: Principal, doctor_id: uuid.UUID) -> Doctor:
+    """The doctor, if ``who`` may manage their availability (their admins, or the doctor)."""
+    found = await doctor(db, doctor_id)
+    allow(who.manages_doctor(found.organisation_id, found.id), "Only the doctor and their admins may do this.")
+    return found
+
+
+async def create_window(db: Conn, who: Principal, doctor_id: uuid.UUID, body: schemas.WindowIn) -> AvailabilityWindow:
+    await managed_doctor(db, who, doctor_id)
     values = msgspec.structs.asdict(body)
     _check_window(values)
     return await repo.create_window(db, doctor_id, values)
 
 
 async def update_window(
-    db: Conn, doctor_id: uuid.UUID, window_id: uuid.UUID, patch: schemas.WindowPatch
+    db: Conn, who: Principal, doctor_id: uuid.UUID, window_id: uuid.UUID, patch: schemas.WindowPatch
 ) -> AvailabilityWindow:
+    await managed_doctor(db, who, doctor_id)
     current = await repo.get_window(db, doctor_id, window_id)
     if current is None:
         raise NotFound(f"Window {window_id} not found for doctor {doctor_id}.")
@@ -106,13 +134,14 @@ async def update_window(
     return updated
 
 
-async def delete_window(db: Conn, doctor_id: uuid.UUID, window_id: uuid.UUID) -> None:
+async def delete_window(db: Conn, who: Principal, doctor_id: uuid.UUID, window_id: uuid.UUID) -> None:
+    await managed_doctor(db, who, doctor_id)
     if await repo.delete_window(db, doctor_id, window_id) is None:
         raise NotFound(f"Window {window_id} not found for doctor {doctor_id}.")
 
 
-async def set_override(db: Conn, doctor_id: uuid.UUID, body: schemas.DateOverrideIn) -> DateOverride:
-    await doctor(db, doctor_id)
+async def set_override(db: Conn, who: Principal, doctor_id: uuid.UUID, body: schemas.DateOverrideIn) -> DateOverride:
+    await managed_doctor(db, who, doctor_id)
     if isinstance(body.available, msgspec.UnsetType) and isinstance(body.windows, msgspec.UnsetType):
         raise ValidationFailed("Say available: false for a day off, or give the day's windows.")
     windows = [] if isinstance(body.windows, msgspec.UnsetType) else body.windows

@@ -1,0 +1,1 @@
+"""The appointment lifecycle: lists, cancel, reschedule, join, no-show, complete, approve, history, iCalendar."""
