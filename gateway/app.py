@@ -2,27 +2,57 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from gateway.appointments.endpoints import router as appointments_router
+from gateway.appointments.service import AppointmentService
+from gateway.auth import Principal, principal_of, require_principal
 from gateway.booking.endpoints import router as booking_router
 from gateway.booking.service import BookingService
 from gateway.clinic.endpoints import router as clinic_router
+from gateway.cors import cors_middleware
 from gateway.errors import exception_handlers
 from gateway.health import healthz
+from gateway.live.endpoints import router as live_router
+from gateway.pages import router as pages_router
 from gateway.services import Services
-from gateway.settings import Settings
+from gateway.settings import INSECURE_DEV_KEY, Settings
+from gateway.trust.endpoints import router as trust_router
+
+logger = logging.getLogger("gateway")
 
 
 def provide_db(state: State) -> Any:
     return state.services.db
+
+
+def provide_services(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+async def provide_caller(request: Request[Any, Any, Any]) -> Principal:
+    """The authenticated caller; 401 when the request has no (valid) bearer token."""
+    return await require_principal(request)
+
+
+async def provide_maybe_caller(request: Request[Any, Any, Any]) -> Principal | None:
+    """The caller when the request carries a bearer token (which must then be valid)."""
+    return await principal_of(request)
+
+
+def provide_appointments(state: State) -> AppointmentService:
+    appointments: AppointmentService = state.services.appointments
+    return appointments
 
 
 def provide_booking(state: State) -> BookingService:
@@ -36,19 +66,35 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.secret_key == INSECURE_DEV_KEY:
+            logger.warning("GATEWAY_SECRET_KEY is not set: using an insecure development key")
         services = await Services.open(settings)
         app.state.services = services
         services.sweeper.start()
+        await services.hub.start()
         try:
             yield
         finally:
             await services.close()
 
     return Litestar(
-        route_handlers=[healthz, clinic_router, booking_router],
+        route_handlers=[
+            healthz,
+            clinic_router,
+            booking_router,
+            trust_router,
+            appointments_router,
+            pages_router,
+            live_router,
+        ],
+        middleware=[cors_middleware],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
             "booking": Provide(provide_booking, sync_to_thread=False),
+            "svc": Provide(provide_services, sync_to_thread=False),
+            "appointments": Provide(provide_appointments, sync_to_thread=False),
+            "caller": Provide(provide_caller),
+            "maybe_caller": Provide(provide_maybe_caller),
         },
         exception_handlers=exception_handlers,
         lifespan=[lifespan],

@@ -57,9 +57,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gateway`` console script."""
-    parser = argparse.ArgumentParser(
-        prog="gateway", description="Real-time booking gateway for telehealth clinics."
-    )
+    parser = argparse.ArgumentParser(prog="gateway", description="Real-time booking gateway for telehealth clinics.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply every pending migration to DATABASE_URL (safe to run twice)")
     sub.add_parser("demo", help="seed the demo clinic (organisation slug demo) and print its ids and URLs")

@@ -30,11 +30,14 @@ class GatewayError(Exception):
     """Base of every error the gateway reports to a client."""
 
     status: ClassVar[int] = 400
-    code: ClassVar[str] = "bad_request"
+    code: str = "bad_request"
+    """Stable machine-readable code; a subclass sets its own, an instance may narrow it."""
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
+        if code is not None:
+            self.code = code
         self.extra = extra
 
 

@@ -5,26 +5,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from redis.asyncio import Redis
 
+from broadcast.hub import Hub
+from broadcast.replay import ReplayLog
+from gateway.appointments.service import AppointmentService
+from gateway.auth import Authenticator
 from gateway.booking.service import BookingService
+from gateway.cors import OriginPolicy
+from gateway.ratelimit import Limiter
 from gateway.settings import Settings
+from gateway.trust.tokens import TokenVerifier
 from holds.engine import HoldEngine
 from holds.keys import Keys
 from holds.sweeper import Sweeper
 from store.pool import open_pool
+from store.types import Pool
 
 
 @dataclass
 class Services:
     settings: Settings
-    db: asyncpg.Pool[Any]
+    db: Pool
     redis: Redis
     keys: Keys
     engine: HoldEngine
     booking: BookingService
     sweeper: Sweeper
+    hub: Hub
+    replay: ReplayLog
+    verifier: TokenVerifier
+    auth: Authenticator
+    limiter: Limiter
+    origins: OriginPolicy
+    appointments: AppointmentService
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -45,9 +59,33 @@ class Services:
             history_ms=settings.booking.hold_history_seconds * 1000,
         )
         booking = BookingService(db, engine, settings)
-        return cls(settings, db, redis, keys, engine, booking, Sweeper(engine))
+        hub = Hub(settings.redis.url, keys, queue_size=settings.live.client_queue_size)
+        trust = settings.trust
+        verifier = TokenVerifier(
+            settings.secret_key,
+            session_ttl=trust.session_ttl_seconds,
+            max_lifetime=trust.partner_token_max_lifetime_seconds,
+            leeway=trust.token_leeway_seconds,
+        )
+        return cls(
+            settings=settings,
+            db=db,
+            redis=redis,
+            keys=keys,
+            engine=engine,
+            booking=booking,
+            sweeper=Sweeper(engine),
+            hub=hub,
+            replay=ReplayLog(redis, keys),
+            verifier=verifier,
+            auth=Authenticator(db, settings.admin_token, verifier),
+            limiter=Limiter(redis, keys.prefix, settings.rate_limits),
+            origins=OriginPolicy(db),
+            appointments=AppointmentService(db, booking),
+        )
 
     async def close(self) -> None:
+        await self.hub.stop()
         await self.sweeper.stop()
         await self.redis.aclose()
         await self.db.close()

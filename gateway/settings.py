@@ -53,12 +53,69 @@ class BookingSettings(msgspec.Struct, frozen=True, kw_only=True):
     """The longest ``from``..``to`` range ``/slots`` accepts (contract: 62)."""
 
 
+class LiveSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Live events: Server-Sent Events and WebSocket streams of slot changes."""
+
+    ping_seconds: float = 15.0
+    """``GATEWAY_SSE_PING_SECONDS``: how often an idle stream sends a keepalive (an SSE comment line,
+    a ``{"type": "ping"}`` WebSocket frame), so proxies and load balancers keep it open."""
+    client_queue_size: int = 256
+    """``GATEWAY_CLIENT_QUEUE_SIZE``: events waiting for one client at most. A client that falls this far
+    behind is dropped (it reconnects and resumes with ``Last-Event-ID``); memory stays bounded."""
+    send_timeout_seconds: float = 30.0
+    """``GATEWAY_LIVE_SEND_TIMEOUT_SECONDS``: a stream whose socket accepts nothing for this long is closed."""
+    max_doctors: int = 50
+    """``GATEWAY_LIVE_MAX_DOCTORS``: doctors one stream (``/v1/events``, one WebSocket) may follow."""
+
+
+class Rate(msgspec.Struct, frozen=True):
+    """At most ``count`` requests per ``seconds``."""
+
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, name: str, raw: str) -> Rate:
+        count, _, seconds = raw.partition("/")
+        try:
+            rate = cls(int(count), int(seconds or "60"))
+        except ValueError:
+            raise ValueError(f"{name} must look like 30/60 (requests per seconds), got {raw!r}") from None
+        if rate.count < 1 or rate.seconds < 1:
+            raise ValueError(f"{name} must be positive, got {raw!r}")
+        return rate
+
+
+class TrustSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Tokens and abuse limits."""
+
+    session_ttl_seconds: int = 7200
+    """``GATEWAY_SESSION_TTL_SECONDS``: lifetime of an anonymous patient session token."""
+    partner_token_max_lifetime_seconds: int = 900
+    """``GATEWAY_PARTNER_TOKEN_MAX_LIFETIME_SECONDS``: partner booking tokens living longer
+    (``exp`` - ``iat``, or ``exp`` - now without ``iat``) are refused."""
+    token_leeway_seconds: int = 10
+    """``GATEWAY_TOKEN_LEEWAY_SECONDS``: clock skew forgiven on ``exp``, ``nbf`` and ``iat``."""
+    holds_per_patient: Rate = Rate(20, 60)
+    """``GATEWAY_RATE_HOLDS_PER_PATIENT``: holds one patient token may make (``count/seconds``)."""
+    holds_per_address: Rate = Rate(300, 60)
+    """``GATEWAY_RATE_HOLDS_PER_ADDRESS``: holds from one client address (a clinic's front desk NAT)."""
+    confirms_per_patient: Rate = Rate(20, 60)
+    """``GATEWAY_RATE_CONFIRMS_PER_PATIENT``: confirms one patient token may make."""
+    confirms_per_address: Rate = Rate(300, 60)
+    """``GATEWAY_RATE_CONFIRMS_PER_ADDRESS``: confirms from one client address."""
+    sessions_per_address: Rate = Rate(60, 60)
+    """``GATEWAY_RATE_SESSIONS_PER_ADDRESS``: anonymous sessions one client address may open."""
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """All settings of one gateway process."""
 
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
     booking: BookingSettings = msgspec.field(default_factory=BookingSettings)
+    live: LiveSettings = msgspec.field(default_factory=LiveSettings)
+    trust: TrustSettings = msgspec.field(default_factory=TrustSettings)
     admin_token: str | None = None
     """``GATEWAY_ADMIN_TOKEN``: the platform operator's bearer token. Unset: admin routes refuse all."""
     secret_key: str = INSECURE_DEV_KEY
@@ -91,6 +148,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             except ValueError:
                 raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
 
+        def number(name: str, default: float) -> float:
+            raw = e.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a number, got {raw!r}") from None
+            if not value > 0:
+                raise ValueError(f"{name} must be above 0, got {raw!r}")
+            return value
+
+        def rate(name: str, default: Rate) -> Rate:
+            raw = e.get(name)
+            return default if not raw else Rate.parse(name, raw)
+
         def flag(name: str, default: bool) -> bool:
             raw = e.get(name, "").strip().lower()
             if raw == "":
@@ -116,6 +189,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 confirm_grace_seconds=integer("GATEWAY_CONFIRM_GRACE_SECONDS", 30),
                 hold_history_seconds=integer("GATEWAY_HOLD_HISTORY_SECONDS", 86_400),
                 replay_log_size=integer("GATEWAY_REPLAY_LOG_SIZE", 512),
+            ),
+            live=LiveSettings(
+                ping_seconds=number("GATEWAY_SSE_PING_SECONDS", 15.0),
+                client_queue_size=integer("GATEWAY_CLIENT_QUEUE_SIZE", 256),
+                send_timeout_seconds=number("GATEWAY_LIVE_SEND_TIMEOUT_SECONDS", 30.0),
+                max_doctors=integer("GATEWAY_LIVE_MAX_DOCTORS", 50),
+            ),
+            trust=TrustSettings(
+                session_ttl_seconds=integer("GATEWAY_SESSION_TTL_SECONDS", 7200),
+                partner_token_max_lifetime_seconds=integer("GATEWAY_PARTNER_TOKEN_MAX_LIFETIME_SECONDS", 900),
+                token_leeway_seconds=integer("GATEWAY_TOKEN_LEEWAY_SECONDS", 10),
+                holds_per_patient=rate("GATEWAY_RATE_HOLDS_PER_PATIENT", Rate(20, 60)),
+                holds_per_address=rate("GATEWAY_RATE_HOLDS_PER_ADDRESS", Rate(300, 60)),
+                confirms_per_patient=rate("GATEWAY_RATE_CONFIRMS_PER_PATIENT", Rate(20, 60)),
+                confirms_per_address=rate("GATEWAY_RATE_CONFIRMS_PER_ADDRESS", Rate(300, 60)),
+                sessions_per_address=rate("GATEWAY_RATE_SESSIONS_PER_ADDRESS", Rate(60, 60)),
             ),
             admin_token=e.get("GATEWAY_ADMIN_TOKEN") or None,
             secret_key=e.get("GATEWAY_SECRET_KEY") or INSECURE_DEV_KEY,

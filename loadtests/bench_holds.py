@@ -23,12 +23,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def make_clinic(http: httpx.AsyncClient, admin: dict[str, str], minutes: int) -> tuple[str, str]:
-    org = (
-        await http.post(
-            "/v1/admin/organisations", json={"name": "Bench", "slug": f"bench-{uuid.uuid4().hex[:8]}"}, headers=admin
-        )
-    ).json()["id"]
+async def make_clinic(http: httpx.AsyncClient, admin: dict[str, str], minutes: int) -> tuple[str, str, str]:
+    slug = f"bench-{uuid.uuid4().hex[:8]}"
+    org = (await http.post("/v1/admin/organisations", json={"name": "Bench", "slug": slug}, headers=admin)).json()["id"]
     doctor = (
         await http.post(
             "/v1/admin/doctors", json={"organisation_id": org, "name": "Dr. Bench", "timezone": "UTC"}, headers=admin
@@ -43,50 +40,63 @@ async def make_clinic(http: httpx.AsyncClient, admin: dict[str, str], minutes: i
     type_id = (
         await http.post(
             "/v1/admin/appointment-types",
-            json={"organisation_id": org, "name": f"{minutes} min", "duration_minutes": minutes, "max_advance_days": 365},
+            json={
+                "organisation_id": org,
+                "name": f"{minutes} min",
+                "duration_minutes": minutes,
+                "max_advance_days": 365,
+            },
             headers=admin,
         )
     ).json()["id"]
-    return doctor, type_id
+    return slug, doctor, type_id
 
 
 async def run(url: str, admin_token: str, n: int, concurrency: int, minutes: int = 30) -> dict[str, float]:
     admin = {"Authorization": f"Bearer {admin_token}"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
-        doctor, type_id = await make_clinic(http, admin, minutes)
+        slug, doctor, type_id = await make_clinic(http, admin, minutes)
+        # one anonymous patient session per request in flight, as a page would have
+        sessions = []
+        for _ in range(concurrency):
+            r = await http.post("/v1/sessions", json={"organisation_slug": slug})
+            sessions.append({"Authorization": f"Bearer {r.json()['token']}"})
         first = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         starts = [(first + timedelta(minutes=minutes * i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(n)]
         hold_ms: list[float] = []
         confirm_ms: list[float] = []
-        held: list[dict[str, str]] = []
+        held: list[tuple[dict[str, str], dict[str, str]]] = []
         gate = asyncio.Semaphore(concurrency)
 
-        async def hold(start: str) -> None:
+        async def hold(n: int, start: str) -> None:
+            session = sessions[n % len(sessions)]
             async with gate:
                 began = time.perf_counter()
                 r = await http.post(
-                    "/v1/holds", json={"doctor_id": doctor, "appointment_type_id": type_id, "start": start}
+                    "/v1/holds",
+                    json={"doctor_id": doctor, "appointment_type_id": type_id, "start": start},
+                    headers=session,
                 )
                 hold_ms.append((time.perf_counter() - began) * 1000)
                 r.raise_for_status()
-                held.append(r.json())
+                held.append((session, r.json()))
 
-        async def confirm(h: dict[str, str]) -> None:
+        async def confirm(session: dict[str, str], h: dict[str, str]) -> None:
             async with gate:
                 began = time.perf_counter()
                 r = await http.post(
                     f"/v1/holds/{h['hold_id']}/confirm",
                     json={"patient": {"name": "Bench", "email": "bench@example.org"}},
-                    headers={"X-Hold-Token": h["hold_token"]},
+                    headers={"X-Hold-Token": h["hold_token"], **session},
                 )
                 confirm_ms.append((time.perf_counter() - began) * 1000)
                 r.raise_for_status()
 
         began = time.perf_counter()
-        await asyncio.gather(*(hold(s) for s in starts))
+        await asyncio.gather(*(hold(n, s) for n, s in enumerate(starts)))
         hold_seconds = time.perf_counter() - began
-        await asyncio.gather(*(confirm(h) for h in held[: n // 2]))
+        await asyncio.gather(*(confirm(session, h) for session, h in held[: n // 2]))
     return {
         "holds": len(hold_ms),
         "holds_per_s": len(hold_ms) / hold_seconds,

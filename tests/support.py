@@ -26,6 +26,7 @@ class Clinic:
     timezone: str
     type_30: str
     type_60: str
+    slug: str = ""
 
     def slot_day(self, days_ahead: int = 2) -> datetime:
         """Local midnight ``days_ahead`` days from now, as a UTC instant (a day with windows)."""
@@ -49,9 +50,7 @@ async def make_clinic(
 ) -> Clinic:
     """Create an organisation, a doctor open every day 08:00-18:00 and two appointment types."""
     slug = f"c-{uuid.uuid4().hex[:10]}"
-    r = await client.post(
-        "/v1/admin/organisations", json={"name": "Test Clinic", "slug": slug}, headers=admin
-    )
+    r = await client.post("/v1/admin/organisations", json={"name": "Test Clinic", "slug": slug}, headers=admin)
     assert r.status_code == 201, r.text
     org = r.json()["id"]
     r = await client.post(
@@ -74,7 +73,7 @@ async def make_clinic(
         r = await client.post("/v1/admin/appointment-types", json=body, headers=admin)
         assert r.status_code == 201, r.text
         types.append(r.json()["id"])
-    return Clinic(org, doctor, timezone, types[0], types[1])
+    return Clinic(org, doctor, timezone, types[0], types[1], slug)
 
 
 def free_port() -> int:
@@ -96,6 +95,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "GATEWAY_REDIS_PREFIX": settings.redis.prefix,
         "GATEWAY_ADMIN_TOKEN": settings.admin_token or "",
         "GATEWAY_SECRET_KEY": settings.secret_key,
+        "GATEWAY_RATE_LIMITS": "on" if settings.rate_limits else "off",
     }
 
 
@@ -142,7 +142,7 @@ def start_server(settings: Settings, log_dir: str, extra_env: dict[str, str] | N
     command = [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
-            [*command, "--log-level", "warning"],
+            [*command, "--log-level", os.environ.get("GATEWAY_TEST_LOG_LEVEL", "warning")],
             env=settings_env(settings) | (extra_env or {}),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -160,3 +160,19 @@ def start_server(settings: Settings, log_dir: str, extra_env: dict[str, str] | N
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"gateway did not become healthy:\n{server.log()}")
+
+
+async def patient(client: AsyncTestClient[Litestar], clinic: Clinic) -> dict[str, str]:
+    """Headers of a fresh anonymous patient session of the clinic's organisation."""
+    r = await client.post("/v1/sessions", json={"organisation_slug": clinic.slug})
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def patient_sync(base_url: str, slug: str) -> dict[str, str]:
+    """The same against a served gateway."""
+    import httpx
+
+    r = httpx.post(f"{base_url}/v1/sessions", json={"organisation_slug": slug})
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}

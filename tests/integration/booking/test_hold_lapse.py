@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.support import Clinic, make_clinic
+from tests.support import Clinic, make_clinic, patient
 
 Client = AsyncTestClient[Litestar]
 
 
 async def test_lapsed_hold_frees_its_slot_and_confirm_gets_410(client: Client, admin: dict[str, str]) -> None:
     clinic: Clinic = await make_clinic(client, admin, hold_ttl_seconds=10)
+    client.headers.update(await patient(client, clinic))
     start = clinic.at(3, 10)
     r = await client.post(
         "/v1/holds",

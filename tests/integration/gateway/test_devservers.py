@@ -49,9 +49,7 @@ async def _check_postgres(url: str) -> None:
     admin = await asyncpg.connect(urlsplit(url)._replace(path="/postgres").geturl())
     try:
         assert await admin.fetchval("SELECT 1") == 1
-        await admin.execute(
-            "CREATE DATABASE devservers_check"
-        )  # a fresh database, as `gateway migrate` makes
+        await admin.execute("CREATE DATABASE devservers_check")  # a fresh database, as `gateway migrate` makes
     finally:
         await admin.close()
     fresh = await asyncpg.connect(urlsplit(url)._replace(path="/devservers_check").geturl())
@@ -99,9 +97,7 @@ async def test_env_leaves_servers_running_until_stop(tmp_path: Path) -> None:
 
     def cli(command: str) -> str:
         argv = [sys.executable, "-m", "gateway.devservers", command, "--data-dir", data_dir]
-        done = subprocess.run(
-            argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=240, check=False
-        )
+        done = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=240, check=False)
         assert done.returncode == 0, done.stderr
         return done.stdout
 

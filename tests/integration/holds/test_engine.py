@@ -94,9 +94,7 @@ async def test_each_change_is_one_event_with_a_growing_seq(redis: Redis, keys: K
     assert (await engine.snapshot(doctor)).seq == 2
 
 
-async def test_lapsed_hold_frees_cells_and_is_announced_once_by_racing_sweepers(
-    redis: Redis, keys: Keys
-) -> None:
+async def test_lapsed_hold_frees_cells_and_is_announced_once_by_racing_sweepers(redis: Redis, keys: Keys) -> None:
     engines = [engine_for(redis, keys) for _ in range(4)]  # four "processes"
     doctor = uuid.uuid4()
     assert await take(engines[0], doctor, START, 30, ttl_ms=200) is not None

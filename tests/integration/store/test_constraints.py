@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from gateway.settings import Settings
-from store.migrate import migrate
+from store.migrate import migrate, migrations
 from store.pool import server_settings
 
 
@@ -130,7 +130,8 @@ async def test_migrations_are_safe_to_run_again_and_concurrently(settings: Setti
     conn = await asyncpg.connect(settings.database.url, server_settings=server_settings(settings.database))
     try:
         versions = await conn.fetch("SELECT version FROM schema_migrations")
-        assert [r["version"] for r in versions] == ["001_initial"]
+        assert [r["version"] for r in versions] == [v for v, _ in migrations()]
+        assert [r["version"] for r in versions][:2] == ["001_initial", "002_trust"]
     finally:
         await conn.close()
 
@@ -142,7 +143,7 @@ async def test_fresh_schema_migrates_concurrently_without_collision(database_url
     db = Settings().database.__class__(url=database_url, schema=schema)
     try:
         results = await asyncio.gather(migrate(db), migrate(db), migrate(db))
-        assert sorted(len(r) for r in results) == [0, 0, 1]
+        assert sorted(len(r) for r in results) == [0, 0, len(migrations())]
     finally:
         conn = await asyncpg.connect(database_url)
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
