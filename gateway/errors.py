@@ -10,6 +10,7 @@ import logging
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -22,6 +23,8 @@ from litestar.exceptions import (
 )
 from litestar.exceptions.http_exceptions import MethodNotAllowedException
 from litestar.types import ExceptionHandlersMap
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger("gateway.errors")
 
@@ -177,6 +180,18 @@ def _describe_validation(detail: str, errors: list[Any]) -> str:
     return "; ".join(parts) if parts else detail
 
 
+def _redis_down(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    logger.warning("Redis unavailable: %s", exc)
+    return problem(503, "unavailable", "Redis does not answer; try again shortly.", dependency="redis", retry_after=1)
+
+
+def _postgres_down(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    logger.warning("Postgres unavailable: %s", exc)
+    return problem(
+        503, "unavailable", "Postgres does not answer; try again shortly.", dependency="postgres", retry_after=1
+    )
+
+
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     logger.exception("unhandled error", exc_info=exc)
     return problem(500, "internal_error", "The gateway could not handle this request.")
@@ -185,5 +200,10 @@ def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str,
 exception_handlers: ExceptionHandlersMap = {
     GatewayError: _gateway_error,
     HTTPException: _http_exception,
+    RedisConnectionError: _redis_down,
+    RedisTimeoutError: _redis_down,
+    asyncpg.PostgresConnectionError: _postgres_down,
+    asyncpg.CannotConnectNowError: _postgres_down,
+    asyncpg.exceptions.ConnectionDoesNotExistError: _postgres_down,
     Exception: _unexpected,
 }
