@@ -33,6 +33,7 @@ import importlib
 import importlib.util
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -320,6 +321,10 @@ class DevServers:
 def _serve(servers: DevServers, host: str, port: int) -> int:
     env = {**os.environ, "DATABASE_URL": servers.database_url, "REDIS_URL": servers.redis_url}
     env.setdefault("GATEWAY_PUBLIC_URL", f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}")  # noqa: S104
+    if not env.get("GATEWAY_ADMIN_TOKEN"):
+        # A fresh platform token per run, so /admin and the admin API work out of the box.
+        env["GATEWAY_ADMIN_TOKEN"] = f"dev-{secrets.token_urlsafe(16)}"
+        say(f"GATEWAY_ADMIN_TOKEN is not set; this run's platform admin token: {env['GATEWAY_ADMIN_TOKEN']}")
     gateway = [sys.executable, "-m", "gateway"]
     for step in ("migrate", "demo"):
         say(f"gateway {step}")
