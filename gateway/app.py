@@ -18,11 +18,13 @@ from gateway.appointments.service import AppointmentService
 from gateway.auth import Principal, principal_of, require_principal
 from gateway.booking.endpoints import router as booking_router
 from gateway.booking.service import BookingService
+from gateway.clinic.directory import handlers as directory_handlers
 from gateway.clinic.endpoints import router as clinic_router
 from gateway.cors import cors_middleware
 from gateway.errors import exception_handlers
 from gateway.health import healthz
 from gateway.live.endpoints import router as live_router
+from gateway.me import router as me_router
 from gateway.pages import router as pages_router
 from gateway.services import Services
 from gateway.settings import INSECURE_DEV_KEY, Settings
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             appointments_router,
             pages_router,
             live_router,
+            me_router,
+            *directory_handlers,  # after clinic_router: see gateway/clinic/directory.py
         ],
         middleware=[cors_middleware],
         dependencies={

@@ -146,9 +146,10 @@ class Staff:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
 
-    def _call(self, method: str, path: str, token: str = ADMIN_TOKEN, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         with httpx.Client(base_url=self.base_url, timeout=10) as http:
-            r = http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+            r = http.request(method, path, headers=auth | (headers or {}), **kwargs)
         assert r.status_code in (200, 201, 204), r.text
         return r.json() if r.content else None
 
@@ -190,6 +191,22 @@ class Staff:
         assert r.status_code == 201, r.text
         appointment: dict[str, Any] = r.json()["appointment"]
         return appointment
+
+    def cancel(self, appointment_id: str, reason: str) -> None:
+        """Cancel as the platform operator."""
+        self._call("POST", f"/v1/appointments/{appointment_id}/cancel", json={"reason": reason})
+
+    def reschedule(self, appointment: dict[str, Any], start: str) -> dict[str, Any]:
+        """Move an appointment as the platform operator: hold the new slot, move onto it; the new one."""
+        body = {k: appointment[k] for k in ("doctor_id", "appointment_type_id")} | {"start": start}
+        hold = self._call("POST", "/v1/holds", json=body)
+        moved: dict[str, Any] = self._call(
+            "POST",
+            f"/v1/appointments/{appointment['id']}/reschedule",
+            json={"hold_id": hold["hold_id"]},
+            headers={"X-Hold-Token": hold["hold_token"]},
+        )
+        return moved
 
 
 @pytest.fixture

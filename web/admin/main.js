@@ -1,0 +1,155 @@
+// The organisation's overview: sign in with a gk_… key (or the platform token and an organisation
+// id); appointments across the organisation (filters, paging, details, cancel, rebook), the
+// doctors' weekly hours, booking secrets. Live over one stream of all its doctors' slot events.
+
+import { Clock, browserZone } from "../book/time.js";
+import { DetailDialog } from "./detail.js";
+import { DoctorList } from "./doctors.js";
+import { AppointmentList } from "./list.js";
+import { Secrets } from "./secrets.js";
+import { Gateway, explain } from "../common/http.js";
+import { Notice } from "../common/notice.js";
+import { StaffSession, pastedToken } from "../common/session.js";
+import { Watch, combinedState, showLiveState } from "../common/stream.js";
+
+const $ = (id) => document.getElementById(id);
+const MAX_STREAM_DOCTORS = 50; // the gateway's limit per stream
+const session = new StaffSession("gateway.admin");
+const notice = new Notice();
+const api = new Gateway({ token: () => session.load()?.token ?? null });
+let running = null;
+
+function fieldError(id, text) {
+  $(`${id}-error`).textContent = text;
+  $(`${id}-error`).hidden = !text;
+  $(id).setAttribute("aria-invalid", String(Boolean(text)));
+  if (text) $(id).focus();
+}
+
+function fail(error) {
+  if (error.status === 401) {
+    signOut();
+    fieldError("token", explain(error));
+    return;
+  }
+  notice.alert(explain(error));
+}
+
+function signOut() {
+  running?.();
+  running = null;
+  session.clear();
+  for (const id of ["app", "sign-out", "sections"]) $(id).hidden = true;
+  $("signin").hidden = false;
+  $("page-title").textContent = "Clinic overview";
+  $("who").textContent = "Sign in with your organisation's admin key.";
+  notice.say("");
+  notice.clear();
+}
+
+/** Which organisation the token may run: its own (gk_…), or the one named (platform). */
+async function organisationOf(me, named) {
+  if (me.role === "admin") return me.organisation_id;
+  if (me.role !== "platform") {
+    fieldError("token", "This page needs an organisation admin key (gk_…) or the platform token. Doctors use /doctor.");
+    return null;
+  }
+  if (!named) {
+    fieldError("organisation", "With the platform token, please give the organisation id too.");
+    return null;
+  }
+  return named;
+}
+
+async function open(organisationId) {
+  const org = `/v1/organisations/${encodeURIComponent(organisationId)}`;
+  const [organisation, doctorList, typeList] = await Promise.all([
+    api.get(`/v1/admin/organisations/${encodeURIComponent(organisationId)}`),
+    api.get(`${org}/doctors`),
+    api.get(`${org}/appointment-types`),
+  ]);
+  const clock = new Clock(browserZone());
+  const doctors = new Map(doctorList.map((d) => [d.id, d]));
+  const types = new Map(typeList.map((t) => [t.id, t]));
+  document.title = `${organisation.name}: overview`;
+  $("page-title").textContent = organisation.name;
+  $("who").textContent = `${doctors.size} doctor${doctors.size === 1 ? "" : "s"} · appointments update live.`;
+  $("zone").textContent = clock.zoneLabel();
+  for (const node of document.querySelectorAll(".admin-zone")) node.textContent = clock.zoneLabel();
+
+  const ctx = { api, clock, doctors, types, notice, organisationId, onError: fail };
+  const detail = new DetailDialog({ ...ctx, onChanged: () => list.refresh() });
+  const list = new AppointmentList({ ...ctx, onOpen: (id) => detail.open(id) });
+  new DoctorList($("doctor-list"), ctx).render();
+  new Secrets(ctx).refresh();
+
+  // One stream per 50 doctors (the gateway's limit): any slot event may be a booking, a
+  // cancellation or a move somewhere in the list.
+  const ids = [...doctors.keys()];
+  const groups = [];
+  for (let i = 0; i < ids.length; i += MAX_STREAM_DOCTORS) groups.push(ids.slice(i, i + MAX_STREAM_DOCTORS));
+  const stateOf = combinedState(groups.length, (state) => showLiveState($("live"), state));
+  const onChange = () => {
+    list.refresh();
+    detail.refresh();
+  };
+  const watches = groups.map((group, i) => new Watch(api.url("/v1/events", { doctor_id: group }), { onChange, onState: stateOf(i) }));
+  if (!watches.length) showLiveState($("live"), "off");
+
+  $("signin").hidden = true;
+  for (const id of ["app", "sign-out", "sections"]) $(id).hidden = false;
+  running = () => {
+    for (const watch of watches) watch.stop();
+    if ($("detail").open) $("detail").close();
+  };
+  list.refresh();
+  for (const watch of watches) watch.start();
+}
+
+async function signIn(token, named) {
+  session.save({ token });
+  let me;
+  try {
+    me = await api.get("/v1/me");
+  } catch (error) {
+    session.clear();
+    fieldError("token", error.status === 401 ? "This key is unknown or was revoked. Please check it and try again." : explain(error));
+    return;
+  }
+  const organisationId = await organisationOf(me, named);
+  if (!organisationId) {
+    session.clear();
+    return;
+  }
+  session.save({ token, organisationId });
+  fieldError("token", "");
+  fieldError("organisation", "");
+  try {
+    await open(organisationId);
+    $("appointments-heading").focus();
+  } catch (error) {
+    if (error.status === 404 || error.code === "validation_error") {
+      signOut();
+      fieldError("organisation", "No organisation has this id.");
+    } else {
+      fail(error);
+    }
+  }
+}
+
+$("signin-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const token = pastedToken($("token"));
+  const named = $("organisation").value.trim();
+  $("token").value = "";
+  if (!token) fieldError("token", "Please paste your admin key.");
+  else signIn(token, named);
+});
+$("sign-out").addEventListener("click", () => {
+  signOut();
+  notice.say("Signed out. Your key is forgotten in this tab.");
+  $("token").focus();
+});
+
+const saved = session.load();
+if (saved) signIn(saved.token, saved.organisationId || "");

@@ -1,0 +1,89 @@
+// The doctor's days off (date overrides): upcoming ones listed with Remove, and a form to add one.
+// A day with other hours instead (set through the API) is listed with those hours.
+
+import { coalesce, el } from "../common/dom.js";
+import { addDays, dayKeyOf, hhmm } from "../common/zones.js";
+
+const $ = (id) => document.getElementById(id);
+const dateFormat = new Intl.DateTimeFormat(undefined, { timeZone: "UTC", weekday: "long", day: "numeric", month: "long", year: "numeric" });
+
+/** "Friday, 27 November 2026" for "2026-11-27". */
+export const dateLabel = (key) => dateFormat.format(new Date(`${key}T12:00:00Z`));
+
+export class DaysOff {
+  constructor({ api, doctor, notice, onError }) {
+    Object.assign(this, { api, doctor, notice, onError });
+    this.path = `/v1/doctors/${encodeURIComponent(doctor.id)}/date-overrides`;
+    this.refresh = coalesce(() => this.load());
+    $("day-off-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.add();
+    });
+  }
+
+  today() {
+    return dayKeyOf(this.doctor.timezone);
+  }
+
+  async load() {
+    const today = this.today();
+    $("day-off-date").min = today;
+    let overrides;
+    try {
+      overrides = await this.api.get(this.path, { from: today, to: addDays(today, 366) });
+    } catch (error) {
+      this.onError(error);
+      return;
+    }
+    const items = overrides.map((o) => {
+      const what = o.available ? `Open ${o.windows.map((w) => `${hhmm(w.start_minute)}–${hhmm(w.end_minute)}`).join(", ")}` : "Day off";
+      const remove = el("button", {
+        type: "button", className: "secondary small", textContent: "Remove",
+        attrs: { "aria-label": `Remove ${what.toLowerCase()} on ${dateLabel(o.date)}` },
+        onclick: () => this.remove(o),
+      });
+      return el("li", { className: "override", dataset: { date: o.date } },
+        el("div", { className: "window-main" }, el("span", { className: "window-label" }, dateLabel(o.date)), el("span", { className: "muted small-text" }, what)),
+        el("div", { className: "row-actions" }, remove));
+    });
+    $("override-list").replaceChildren(items.length ? el("ul", { className: "windows", attrs: { role: "list" } }, items) : el("p", { className: "muted" }, "No days off planned."));
+    $("override-list").setAttribute("aria-busy", "false");
+  }
+
+  problem(text) {
+    $("day-off-error").textContent = text;
+    $("day-off-error").hidden = !text;
+    $("day-off-date").setAttribute("aria-invalid", String(Boolean(text)));
+  }
+
+  async add() {
+    const date = $("day-off-date").value;
+    this.problem(!date ? "Please pick a date." : date < this.today() ? "Please pick today or a later date." : "");
+    if (!date || date < this.today()) {
+      $("day-off-date").focus();
+      return;
+    }
+    this.notice.clear();
+    try {
+      await this.api.post(this.path, { date, available: false });
+      this.notice.say(`${dateLabel(date)} is a day off now. Booking pages no longer offer it.`);
+      $("day-off-date").value = "";
+      await this.load();
+    } catch (error) {
+      if (error.status === 422) this.problem(error.detail || "This date cannot be a day off.");
+      else this.onError(error);
+    }
+  }
+
+  async remove(o) {
+    this.notice.clear();
+    try {
+      await this.api.delete(`${this.path}/${o.id}`);
+      this.notice.say(`${dateLabel(o.date)} follows your weekly hours again.`);
+      await this.load();
+      $("days-off-heading").focus();
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+}

@@ -1,0 +1,69 @@
+// The widget's markup, inside its shadow root (ids are private to it). Static text only: names and
+// times are filled in with textContent.
+
+export const skeleton = (stylesheet) => `
+<link rel="stylesheet" href="${stylesheet}">
+<section class="widget" aria-labelledby="title" hidden>
+  <header class="head">
+    <h2 id="title">Book an appointment</h2>
+    <p class="lead" id="lead"></p>
+  </header>
+  <p id="status" class="status" role="status" aria-live="polite"></p>
+  <div id="alert" class="alert" role="alert" hidden>
+    <p id="alert-text"></p>
+    <button type="button" id="alert-close" class="link-button">Dismiss</button>
+  </div>
+
+  <div id="pick" class="view">
+    <div class="bar">
+      <h3 id="pick-heading" tabindex="-1">Pick a time</h3>
+      <p id="live" class="live" data-state="connecting">
+        <span class="dot" aria-hidden="true"></span><span class="live-label">Connecting…</span>
+      </p>
+    </div>
+    <p class="zone">Times are in your time zone, <strong id="zone"></strong>.</p>
+    <div id="days" class="days" aria-busy="true"><p class="muted">Loading free times…</p></div>
+  </div>
+
+  <div id="hold" class="view" hidden>
+    <h3 id="hold-heading" tabindex="-1">This time is held for you</h3>
+    <p class="held-time" id="hold-time"></p>
+    <p class="countdown" id="countdown-line">
+      Confirm within <span id="countdown" class="clock" role="timer" aria-live="off">--:--</span>
+    </p>
+    <form id="confirm-form" novalidate>
+      <div class="field">
+        <label for="name">Full name</label>
+        <input id="name" name="name" autocomplete="name" required maxlength="200" aria-describedby="name-error">
+        <p class="field-error" id="name-error" hidden></p>
+      </div>
+      <div class="field">
+        <label for="email">Email</label>
+        <input id="email" name="email" type="email" autocomplete="email" required maxlength="254"
+               aria-describedby="email-hint email-error">
+        <p class="hint" id="email-hint">We send the meeting link here.</p>
+        <p class="field-error" id="email-error" hidden></p>
+      </div>
+      <div class="actions">
+        <button type="submit" class="primary" id="confirm">Confirm booking</button>
+        <button type="button" class="secondary" id="release">Cancel hold</button>
+      </div>
+    </form>
+    <div id="lapsed" class="lapsed" hidden>
+      <p>Your hold has lapsed, so the time is open to everyone again.</p>
+      <button type="button" class="secondary" id="lapsed-back">Pick a time again</button>
+    </div>
+  </div>
+
+  <div id="done" class="view done" hidden>
+    <h3 id="done-heading" tabindex="-1">You are booked</h3>
+    <dl class="facts">
+      <dt>When</dt><dd id="done-time"></dd>
+      <dt>With</dt><dd id="done-doctor"></dd>
+      <dt>Meeting link</dt><dd id="done-link"></dd>
+    </dl>
+    <button type="button" class="secondary" id="book-another">Book another time</button>
+  </div>
+</section>
+<p id="broken" class="broken" role="alert" hidden></p>
+`;
