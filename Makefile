@@ -11,7 +11,11 @@ PORT ?= 8000
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: help install browser run test test-fast lint format clean
+# make load: swarm size and length
+USERS ?= 60
+DURATION ?= 60s
+
+.PHONY: help install browser run test test-fast lint format clean load bench
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -44,6 +48,14 @@ test: install browser ## Run the whole suite against real Postgres, Redis and he
 test-fast: install ## Run the suite without the browser tests
 	@servers="$$($(PYTHON) -m gateway.devservers env)" || exit 1; \
 	env $$servers $(PYTHON) -m pytest -n $(WORKERS) -p no:cacheprovider -m "not browser" $(PYTEST_ARGS)
+
+load: install ## Headless locust swarm on a local gateway it starts (USERS, DURATION), then the consistency check
+	@servers="$$($(PYTHON) -m gateway.devservers env)" || exit 1; \
+	env $$servers $(PYTHON) -m loadtests.run_load --users $(USERS) --duration $(DURATION)
+
+bench: install ## Benchmark (under 5 min): prints a table, writes bench-report.json and bench-fanout.png
+	@servers="$$($(PYTHON) -m gateway.devservers env)" || exit 1; \
+	env $$servers $(PYTHON) -m loadtests.bench
 
 lint: install ## ruff (lint and format check) and mypy --strict
 	$(VENV)/bin/ruff check .

@@ -73,6 +73,14 @@ class Hub:
         """Clients dropped because they fell too far behind."""
         self.reconnects = 0
         """Subscriptions made after the first (each one followed by a catch-up of every client)."""
+        self.received = 0
+        """Slot events received from Redis (any doctor's; for ``/metrics``)."""
+        self.delivered = 0
+        """Slot events handed to local clients, one per client (for ``/metrics``)."""
+        self.on_resync: list[Callable[[str | None], None]] = []
+        """Called with the doctor's id for every ``resync`` event of any doctor (followed here or
+        not), and with ``None`` whenever the subscription (re)starts and events may have been
+        missed: per-process caches of the schedule forget what an edit elsewhere changed."""
 
     # --- clients -------------------------------------------------------------------------------
 
@@ -159,6 +167,7 @@ class Hub:
                 # Events may have been published while nobody listened (or, on the first
                 # connection, while a client connected before the hub): everyone checks the log.
                 self._last_seq.clear()
+                self._resynced(None)
                 self._broadcast(Missed())
                 await self._listen(pubsub)
             except (RedisError, OSError) as exc:
@@ -199,6 +208,7 @@ class Hub:
                 continue
             last_heard, pinged = now, False
             if message["type"] == "pmessage":
+                self.received += 1
                 self._dispatch(message["channel"], message["data"])
                 # redis-py hands out buffered messages without yielding to the loop; let the
                 # clients' streams run between messages so a burst does not fill their queues.
@@ -210,6 +220,8 @@ class Hub:
         if not (channel.startswith(self._head) and channel.endswith("}")):
             return
         doctor_id = channel[len(self._head) : -1]
+        if '"resync"' in data:  # only a resync event carries that string (a cheap test, no decoding)
+            self._resynced(doctor_id)
         followers = self._routes.get(doctor_id)
         if not followers:
             return  # nobody here follows this doctor: not even worth decoding
@@ -224,15 +236,31 @@ class Hub:
             # Pub/sub delivers one publisher's messages in order, so a sequence that goes back
             # means Redis lost the doctor's keys (flush, failover) and INCR started again.
             self._send(followers, Restarted(doctor_id))
-        self._send(followers, envelope)
+        self.delivered += self._send(followers, envelope)
+
+    def _resynced(self, doctor_id: str | None) -> None:
+        for forget in self.on_resync:
+            try:
+                forget(doctor_id)
+            except Exception:  # a cache's bug must not end the subscription
+                logger.exception("a resync listener failed")
 
     def _broadcast(self, item: Item) -> None:
         everyone = {s for followers in self._routes.values() for s in followers}
         self._send(everyone, item)
 
-    def _send(self, subscribers: set[Subscriber], item: Item) -> None:
+    def _send(self, subscribers: set[Subscriber], item: Item) -> int:
+        """Queue ``item`` for each subscriber, dropping those that fell too far behind.
+
+        Returns:
+            How many subscribers it was queued for.
+        """
+        queued = 0
         for subscriber in list(subscribers):
-            if not subscriber.push(item):
-                self.dropped += 1
-                logger.warning("dropped a slow live client: %d events were waiting for it", self._queue_size)
-                subscriber.close(OVERFLOW)
+            if subscriber.push(item):
+                queued += 1
+                continue
+            self.dropped += 1
+            logger.warning("dropped a slow live client: %d events were waiting for it", self._queue_size)
+            subscriber.close(OVERFLOW)
+        return queued

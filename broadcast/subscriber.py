@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -64,14 +63,19 @@ class Subscriber:
             for ``overflow``): the stream uses it to stop a send that is stuck on a full socket.
     """
 
-    __slots__ = ("_items", "_limit", "_on_close", "_router", "_wake", "closed", "doctors")
+    # A list and one bare future rather than a deque and an asyncio.Event: with thousands of idle
+    # clients per process, their empty blocks and waiter deques were a good part of the memory
+    # each connection costs, and Event.wait/set a good part of the fan-out time.
+    __slots__ = ("_items", "_limit", "_on_close", "_poked", "_router", "_ticked", "_waiter", "closed", "doctors")
 
     def __init__(self, router: Router, limit: int, on_close: Callable[[str], None] | None = None) -> None:
         self._router = router
         self._limit = limit
         self._on_close = on_close
-        self._items: deque[Item] = deque()
-        self._wake = asyncio.Event()
+        self._items: list[Item] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self._poked = False
+        self._ticked = False
         self.doctors: set[str] = set()
         self.closed: str | None = None
 
@@ -94,12 +98,27 @@ class Subscriber:
         if len(self._items) >= self._limit:
             return False
         self._items.append(item)
-        self._wake.set()
+        self._wake()  # queued items are their own signal: wait() looks at them first
         return True
 
     def poke(self) -> None:
         """Wake the reader without an item (it has new work of its own, e.g. a new doctor to resolve)."""
-        self._wake.set()
+        self._poked = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def tick(self) -> None:
+        """Wake the reader as if its idle time had passed (it then sends a keepalive).
+
+        Lets one timer per process serve every stream's keepalives, instead of a timer per
+        stream armed and cancelled around every event.
+        """
+        self._ticked = True
+        self._wake()
 
     def drain(self) -> list[Item]:
         """Everything queued, oldest first.
@@ -109,26 +128,40 @@ class Subscriber:
         """
         if self.closed is not None:
             raise Closed(self.closed)
-        items = list(self._items)
-        self._items.clear()
+        items, self._items = self._items, []
         return items
 
     async def wait(self, idle_seconds: float | None = None) -> bool:
         """Wait until something is queued, the reader is poked, or the subscriber closes.
 
         Returns:
-            ``False`` when ``idle_seconds`` passed first.
+            ``False`` when ``idle_seconds`` passed first, or :meth:`tick` was called.
         """
         if self._items or self.closed is not None:
             return True
-        self._wake.clear()
-        if idle_seconds is None:
-            await self._wake.wait()
+        if self._poked:
+            self._poked = False
             return True
+        if self._ticked:
+            self._ticked = False
+            return False
+        self._waiter = asyncio.get_running_loop().create_future()
         try:
-            async with asyncio.timeout(idle_seconds):
-                await self._wake.wait()
-        except TimeoutError:
+            if idle_seconds is None:
+                await self._waiter
+            else:
+                try:
+                    async with asyncio.timeout(idle_seconds):
+                        await self._waiter
+                except TimeoutError:
+                    return False
+        finally:
+            self._waiter = None
+        if self._poked:
+            self._poked = False
+            return True
+        if self._ticked and not self._items and self.closed is None:
+            self._ticked = False
             return False
         return True
 
@@ -141,6 +174,6 @@ class Subscriber:
             self._router.detach(self, doctor_id)
         self.doctors.clear()
         self._items.clear()
-        self._wake.set()
+        self._wake()
         if self._on_close is not None:
             self._on_close(reason)

@@ -25,7 +25,9 @@ from gateway.errors import exception_handlers
 from gateway.health import healthz
 from gateway.live.endpoints import router as live_router
 from gateway.me import router as me_router
+from gateway.metrics import metrics_endpoint, metrics_middleware, watch
 from gateway.pages import router as pages_router
+from gateway.runtime import tune_gc
 from gateway.services import Services
 from gateway.settings import INSECURE_DEV_KEY, Settings
 from gateway.trust.endpoints import router as trust_router
@@ -62,8 +64,19 @@ def provide_booking(state: State) -> BookingService:
     return booking
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the gateway app. Postgres and Redis are opened when it starts, closed when it stops."""
+def create_served_app() -> Litestar:
+    """The app ``gateway serve`` runs (each worker process): ``create_app`` plus process tuning."""
+    return create_app(tune_process=True)
+
+
+def create_app(settings: Settings | None = None, *, tune_process: bool = False) -> Litestar:
+    """Build the gateway app. Postgres and Redis are opened when it starts, closed when it stops.
+
+    Args:
+        settings: default: read from the environment.
+        tune_process: freeze start-up objects and raise the GC thresholds once started (a
+            served process; see ``gateway/runtime.py``), never in apps built by tests.
+    """
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -74,6 +87,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.services = services
         services.sweeper.start()
         await services.hub.start()
+        watch(services.hub)
+        if tune_process:
+            tune_gc()
         try:
             yield
         finally:
@@ -82,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             healthz,
+            metrics_endpoint,
             clinic_router,
             booking_router,
             trust_router,
@@ -91,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             me_router,
             *directory_handlers,  # after clinic_router: see gateway/clinic/directory.py
         ],
-        middleware=[cors_middleware],
+        middleware=[metrics_middleware, cors_middleware],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
             "booking": Provide(provide_booking, sync_to_thread=False),

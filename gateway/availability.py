@@ -17,6 +17,7 @@ in Redis, so what ``/slots`` offers and what a hold can take agree.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -138,13 +139,26 @@ def _candidates(
     overrides: Mapping[date, Override],
     rules: Rules,
 ) -> Iterable[tuple[datetime, datetime, datetime]]:
-    duration = timedelta(minutes=rules.duration_minutes)
-    for start_minute, end_minute, window_buffer in day_windows(day, windows, overrides):
-        buffer = max(rules.buffer_minutes, window_buffer)
-        step = rules.duration_minutes + buffer
+    return _day_candidates(
+        day, tz, tuple(day_windows(day, windows, overrides)), rules.duration_minutes, rules.buffer_minutes
+    )
+
+
+@functools.lru_cache(maxsize=2048)
+def _day_candidates(
+    day: date, tz: ZoneInfo, spans: tuple[tuple[int, int, int], ...], duration_minutes: int, buffer_minutes: int
+) -> tuple[tuple[datetime, datetime, datetime], ...]:
+    # Memoised: a day's grid depends only on these arguments, and turning wall times into
+    # instants (zoneinfo, twice per candidate) was the biggest cost of every hold and /slots
+    # call. Nothing here reads a clock, so a cached day is as right tomorrow as it is today.
+    duration = timedelta(minutes=duration_minutes)
+    found = []
+    for start_minute, end_minute, window_buffer in spans:
+        buffer = max(buffer_minutes, window_buffer)
+        step = duration_minutes + buffer
         closes = _window_end(day, end_minute, tz)
         minute = start_minute
-        while minute + rules.duration_minutes <= end_minute:
+        while minute + duration_minutes <= end_minute:
             start = local_instant(day, minute, tz)
             minute += step
             if start is None:
@@ -152,10 +166,12 @@ def _candidates(
             end = start + duration
             if end > closes:
                 continue
-            yield start, end, end + timedelta(minutes=buffer)
+            found.append((start, end, end + timedelta(minutes=buffer)))
+    return tuple(found)
 
 
-def _same_day_blocked(start: datetime, tz: ZoneInfo, rules: Rules) -> bool:
+def same_day_blocked(start: datetime, tz: ZoneInfo, rules: Rules) -> bool:
+    """Whether the type's same-day rules (``same_day_allowed``, the cutoff) refuse ``start`` now."""
     if rules.now is None:
         return False
     local_now = rules.now.astimezone(tz)
@@ -203,7 +219,7 @@ def grid(
             continue
         if rules.latest is not None and start > rules.latest:
             continue
-        if _same_day_blocked(start, tz, rules):
+        if same_day_blocked(start, tz, rules):
             continue
         result.append((Slot(start, end), blocked_until))
     return result

@@ -42,7 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     uvicorn.run(
-        "gateway.app:create_app",
+        "gateway.app:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

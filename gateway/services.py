@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from broadcast.hub import Hub
 from broadcast.replay import ReplayLog
@@ -43,7 +43,12 @@ class Services:
     @classmethod
     async def open(cls, settings: Settings) -> Services:
         db = await open_pool(settings.database)
-        redis = Redis.from_url(settings.redis.url, decode_responses=True, health_check_interval=30)
+        # A blocking pool: a burst of holds (1,000 racing for one slot) waits a moment for a free
+        # connection instead of failing with "Too many connections" (503) once 100 are in use.
+        pool = BlockingConnectionPool.from_url(
+            settings.redis.url, decode_responses=True, health_check_interval=30, max_connections=100, timeout=10
+        )
+        redis = Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
         keys = Keys(settings.redis.prefix)
         booking: BookingService | None = None
 
@@ -60,6 +65,9 @@ class Services:
         )
         booking = BookingService(db, engine, settings)
         hub = Hub(settings.redis.url, keys, queue_size=settings.live.client_queue_size)
+        # schedule edits: forgotten here at once, in every other process when their hub sees the resync
+        engine.on_resync.append(booking.cache.forget)
+        hub.on_resync.append(booking.cache.forget)
         trust = settings.trust
         verifier = TokenVerifier(
             settings.secret_key,

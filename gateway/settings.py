@@ -51,6 +51,10 @@ class BookingSettings(msgspec.Struct, frozen=True, kw_only=True):
     """``GATEWAY_REPLAY_LOG_SIZE``: events kept per doctor for clients that resume."""
     max_slot_range_days: int = 62
     """The longest ``from``..``to`` range ``/slots`` accepts (contract: 62)."""
+    schedule_cache_seconds: float = 5.0
+    """``GATEWAY_SCHEDULE_CACHE_SECONDS``: how long a process keeps a doctor's schedule (doctor, types,
+    windows, overrides) at most; edits are forgotten at once everywhere through their ``resync``
+    event, this is the safety net. ``0`` reads Postgres on every hold."""
 
 
 class LiveSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -160,6 +164,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ValueError(f"{name} must be above 0, got {raw!r}")
             return value
 
+        def seconds(name: str, default: float) -> float:
+            raw = e.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+            if value < 0:
+                raise ValueError(f"{name} must not be negative, got {raw!r}")
+            return value
+
         def rate(name: str, default: Rate) -> Rate:
             raw = e.get(name)
             return default if not raw else Rate.parse(name, raw)
@@ -189,6 +205,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 confirm_grace_seconds=integer("GATEWAY_CONFIRM_GRACE_SECONDS", 30),
                 hold_history_seconds=integer("GATEWAY_HOLD_HISTORY_SECONDS", 86_400),
                 replay_log_size=integer("GATEWAY_REPLAY_LOG_SIZE", 512),
+                schedule_cache_seconds=seconds("GATEWAY_SCHEDULE_CACHE_SECONDS", 5.0),
             ),
             live=LiveSettings(
                 ping_seconds=number("GATEWAY_SSE_PING_SECONDS", 15.0),

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 
 from holds.keys import CELL_MS, Keys, cell_numbers, new_hold_token, token_hash
-from holds.scripts import Scripts
+from holds.scripts import Scripts, is_noscript
 
 WARM_TTL_MS = 3_600_000
 """How long a doctor's booked cells count as warm before they are re-read from Postgres."""
@@ -100,6 +100,9 @@ class HoldEngine:
         self._warmer = warmer
         self._log_max = log_max
         self._history_ms = history_ms
+        self.on_resync: list[Callable[[uuid.UUID], None]] = []
+        """Called with the doctor's id right after :meth:`resync` announced it: this process's
+        caches forget the doctor's schedule before the edit's answer leaves."""
 
     def _common(self, doctor_id: uuid.UUID) -> list[Any]:
         return [self.keys.base(doctor_id), self.keys.channel(doctor_id), self._log_max, str(doctor_id)]
@@ -129,13 +132,18 @@ class HoldEngine:
             *self._common(doctor_id), str(hold_id), token_hash(token), ttl_ms, self._history_ms,
             iso(start), iso(end), start_ms, block_ms, str(appointment_type_id), patient_ref,
         ]  # fmt: skip
-        for _ in range(2):
+        for _ in range(3):
             # One round trip: the script and the sweeper's index entry travel in one pipeline. A
             # losing hold leaves an index entry the sweeper drops at its deadline.
             async with self.redis.pipeline(transaction=False) as pipe:
-                await self.scripts["hold"](keys=keys, args=args, client=pipe)
+                self.scripts.queue(pipe, "hold", keys, args)
                 pipe.zadd(self.keys.due, {f"{doctor_id}|{hold_id}": _estimated_deadline(ttl_ms)})
-                result, _ = await pipe.execute()
+                result, _ = await pipe.execute(raise_on_error=False)
+            if is_noscript(result):
+                await self.scripts.load("hold")
+                continue
+            if isinstance(result, Exception):
+                raise result
             if result[0] == "cold":
                 await self.warm(doctor_id, await self._warmer(doctor_id))
                 continue
@@ -183,10 +191,16 @@ class HoldEngine:
         keys = [self.keys.hold(state.doctor_id, state.hold_id)]
         keys += self.keys.cells(state.doctor_id, to_ms(state.start), to_ms(state.blocked_until))
         args = [*self._common(state.doctor_id), str(state.hold_id), token_hash(token), grace_ms]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            await self.scripts["confirm_begin"](keys=keys, args=args, client=pipe)
-            pipe.zadd(self.keys.due, {f"{state.doctor_id}|{state.hold_id}": _estimated_deadline(grace_ms)})
-            result, _ = await pipe.execute()
+        for _ in range(2):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                self.scripts.queue(pipe, "confirm_begin", keys, args)
+                pipe.zadd(self.keys.due, {f"{state.doctor_id}|{state.hold_id}": _estimated_deadline(grace_ms)})
+                result, _ = await pipe.execute(raise_on_error=False)
+            if not is_noscript(result):
+                break
+            await self.scripts.load("confirm_begin")
+        if isinstance(result, Exception):
+            raise result
         outcome: BeginOutcome = result[0]
         detail = str(result[1]) if outcome in ("booked", "gone") else None
         return outcome, detail
@@ -223,6 +237,8 @@ class HoldEngine:
         """Tell every open page of the doctor to fetch the slots again (windows or overrides changed)."""
         # the seq key is passed only so a cluster routes the script to the doctor's shard
         result = await self.scripts["resync"](keys=[self.keys.seq(doctor_id)], args=self._common(doctor_id))
+        for forget in self.on_resync:
+            forget(doctor_id)
         return int(result[1])
 
     async def snapshot(self, doctor_id: uuid.UUID) -> Snapshot:

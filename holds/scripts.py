@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 NAMES = (
     "hold", "release", "confirm_begin", "confirm_end", "expire", "snapshot", "warm", "due_remove", "free", "resync",
@@ -24,7 +28,28 @@ class Scripts:
     """Every hold script, registered once per client (EVALSHA, falling back to EVAL)."""
 
     def __init__(self, redis: Redis) -> None:
+        self._redis = redis
         self._scripts: dict[str, AsyncScript] = {n: redis.register_script(source(n)) for n in NAMES}
 
     def __getitem__(self, name: str) -> AsyncScript:
         return self._scripts[name]
+
+    def queue(self, pipe: Pipeline, name: str, keys: Sequence[Any], args: Sequence[Any]) -> None:
+        """Queue a plain ``EVALSHA`` of a script on a pipeline.
+
+        redis-py's own way (``script(..., client=pipe)``) sends ``SCRIPT EXISTS`` before every
+        pipeline that carries a script: a second round trip on the hot path. Here a pipeline
+        that meets ``NOSCRIPT`` (Redis restarted or flushed its scripts) gets the error back as
+        its result; the caller :meth:`load` s the script and sends the pipeline again.
+        """
+        pipe.execute_command("EVALSHA", self._scripts[name].sha, len(keys), *keys, *args)
+
+    async def load(self, name: str) -> None:
+        """Load a script into Redis (after ``NOSCRIPT``)."""
+        script = self._scripts[name]
+        script.sha = await self._redis.script_load(script.script)
+
+
+def is_noscript(result: object) -> bool:
+    """Whether a pipeline result is Redis's ``NOSCRIPT`` error."""
+    return isinstance(result, NoScriptError)

@@ -35,6 +35,7 @@ def offered_or_raise(
         raise NotBookable("This slot starts too soon for this appointment type's notice.", reason="notice")
     if rules.latest is not None and start > rules.latest:
         raise NotBookable("This slot is further ahead than this appointment type may be booked.", reason="advance")
-    if av.is_offered(start, tz=tz, windows=windows, overrides=overrides, rules=rules) is None:
+    # the same-day rules are all the full rules add to the plain ones (grid() applies no other)
+    if av.same_day_blocked(start, tz, rules):
         raise NotBookable("This appointment type cannot be booked for today any more.", reason="same_day")
     return found

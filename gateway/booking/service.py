@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from gateway import availability as av
+from gateway import metrics
 from gateway.auth import Principal
 from gateway.booking import schemas
+from gateway.booking.cache import ScheduleCache
 from gateway.booking.rules import offered_or_raise
 from gateway.errors import (
     Conflict,
@@ -35,7 +37,6 @@ from gateway.timeutil import instant, show, utcnow, zone
 from holds.engine import BookedInterval, HoldEngine, HoldState, iso
 from holds.keys import token_doctor
 from store import appointments as appointments_repo
-from store import clinic as clinic_repo
 from store.appointments import Actor
 from store.errors import Duplicate, Overlap
 from store.models import Appointment, AppointmentType, Doctor
@@ -106,6 +107,8 @@ class BookingService:
         self.db = db
         self.engine = engine
         self.settings = settings
+        self.cache = ScheduleCache(db, settings.booking.schedule_cache_seconds)
+        """Doctors, types, windows and overrides, kept per process for a few seconds (see cache.py)."""
 
     async def schedule(self, doctor_id: uuid.UUID, type_id: uuid.UUID, first: datetime, last: datetime) -> Schedule:
         """Load the doctor, the type and the windows and overrides that may apply in ``[first, last]``.
@@ -113,24 +116,18 @@ class BookingService:
         Raises:
             NotFound: for an unknown doctor, or a type not of the doctor's organisation.
         """
-        doctor = await clinic_repo.get_doctor(self.db, doctor_id)
+        doctor = await self.cache.doctor(doctor_id)
         if doctor is None:
             raise NotFound(f"Doctor {doctor_id} not found.")
-        appointment_type = await clinic_repo.get_type(self.db, type_id)
+        appointment_type = await self.cache.appointment_type(type_id)
         if appointment_type is None or appointment_type.organisation_id != doctor.organisation_id:
             raise NotFound(f"Appointment type {type_id} not found for this doctor.")
         tz = ZoneInfo(doctor.timezone)
         day_first = first.astimezone(tz).date() - timedelta(days=1)
         day_last = last.astimezone(tz).date() + timedelta(days=1)
-        windows = [
-            av.Window(w.weekday, w.start_minute, w.end_minute, w.buffer_minutes, w.valid_from, w.valid_until)
-            for w in await clinic_repo.active_windows(self.db, doctor_id, day_first, day_last)
-        ]
-        overrides = {
-            o.date: av.Override(o.date, o.available, tuple((w.start_minute, w.end_minute) for w in o.windows))
-            for o in await clinic_repo.list_overrides(self.db, doctor_id, day_first, day_last)
-        }
-        return Schedule(doctor, appointment_type, tz, windows, overrides)
+        # windows outside the range and overrides of other dates never touch it (days never interact)
+        calendar = await self.cache.calendar(doctor_id, day_first, day_last)
+        return Schedule(doctor, appointment_type, tz, calendar.windows, calendar.overrides)
 
     async def slots(
         self, doctor_id: uuid.UUID, type_id: uuid.UUID, start: datetime, end: datetime, tz: ZoneInfo | None
@@ -204,6 +201,7 @@ class BookingService:
                 code="too_many_active",
             )
 
+    @metrics.counted(metrics.HOLDS, "held", "hold")
     async def hold(
         self, body: schemas.HoldIn, who: Principal, origin_check: OriginCheck | None = None
     ) -> schemas.HoldOut:
@@ -334,6 +332,7 @@ class BookingService:
             return
         raise Forbidden("This hold was taken by someone else.")
 
+    @metrics.counted(metrics.CONFIRMS, "booked", "confirm")
     async def confirm(
         self, hold_id: uuid.UUID, token: str | None, body: schemas.ConfirmIn, who: Principal,
         origin_check: OriginCheck | None = None,
@@ -346,8 +345,8 @@ class BookingService:
             HoldBusy: another confirm of this hold is running.
         """
         state, token = await self.hold_state(hold_id, token)
-        doctor = await clinic_repo.get_doctor(self.db, state.doctor_id)
-        appointment_type = await clinic_repo.get_type(self.db, state.appointment_type_id)
+        doctor = await self.cache.doctor(state.doctor_id)
+        appointment_type = await self.cache.appointment_type(state.appointment_type_id)
         if appointment_type is None or doctor is None:  # deleted while the hold was open
             raise NotFound("The doctor or appointment type of this hold no longer exists.")
         self.authorise_hold(who, state, doctor)

@@ -47,10 +47,15 @@ async def create_type(db: Db, caller: Caller, data: JSONBody[schemas.Appointment
 
 @patch("/v1/admin/appointment-types/{type_id:uuid}", tags=["clinic"])
 async def update_type(
-    db: Db, caller: Caller, type_id: Id, data: JSONBody[schemas.AppointmentTypePatch]
+    db: Db, svc: Svc, caller: Caller, type_id: Id, data: JSONBody[schemas.AppointmentTypePatch]
 ) -> AppointmentType:
-    """Edit some fields of an appointment type."""
-    return await service.update_type(db, caller, type_id, data)
+    """Edit some fields of an appointment type; open pages of the organisation's doctors refetch their slots."""
+    updated = await service.update_type(db, caller, type_id, data)
+    # duration, buffer and notice rules shape the slots; the resync also makes every process
+    # forget the type it keeps in its schedule cache
+    for doctor in await repo.list_doctors(db, updated.organisation_id):
+        await svc.engine.resync(doctor.id)
+    return updated
 
 
 @get("/v1/appointment-types/{type_id:uuid}", tags=["clinic"])

@@ -28,6 +28,7 @@ from broadcast import cursor
 from broadcast.events import Envelope
 from broadcast.feed import Feed
 from broadcast.subscriber import OVERFLOW, SHUTDOWN, Closed
+from gateway import metrics
 from gateway.errors import ValidationFailed
 from gateway.live.common import current_seq, parse_doctor, parse_seq, require_doctors
 from gateway.services import Services
@@ -173,6 +174,7 @@ class EventStream:
             shutdown_event=shutdown,
             shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
         )
+        metrics.LIVE_CONNECTIONS.labels("sse").inc()
         try:
             with stream_scope:
                 # Litestar's and Starlette's ASGI type aliases describe the same callables.
@@ -180,6 +182,7 @@ class EventStream:
         except SendTimeoutError:
             logger.info("closed a live stream whose client accepted nothing for %.0fs", live.send_timeout_seconds)
         finally:
+            metrics.LIVE_CONNECTIONS.labels("sse").dec()
             feed.close()
 
 

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from broadcast.feed import Feed
 from broadcast.subscriber import OVERFLOW, SHUTDOWN, Closed
+from gateway import metrics
 from gateway.live.common import missing_doctors
 from gateway.services import Services
 
@@ -70,9 +71,11 @@ class _Session:
     async def run(self) -> None:
         reader = asyncio.create_task(self._read())
         self.writer = writer = asyncio.create_task(self._write())
+        metrics.LIVE_CONNECTIONS.labels("ws").inc()
         try:
             await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            metrics.LIVE_CONNECTIONS.labels("ws").dec()
             for task in (reader, writer):
                 task.cancel()
             results = await asyncio.gather(reader, writer, return_exceptions=True)

@@ -14,6 +14,9 @@ from store import trust as repo
 from store.types import Conn
 
 SESSION_KID = "gateway-session"
+SESSION_CACHE_SIZE = 20_000
+"""Verified session tokens remembered per process (partner tokens are checked on every call:
+their booking secret may be revoked at any moment)."""
 ALGORITHM = "HS256"
 
 
@@ -52,6 +55,7 @@ class TokenVerifier:
         self.session_ttl = session_ttl
         self.max_lifetime = max_lifetime
         self.leeway = leeway
+        self._sessions: dict[str, PatientClaims] = {}
 
     def mint_session(self, organisation_id: uuid.UUID) -> tuple[str, int]:
         """A new anonymous session for the public booking page; returns the token and its ``exp``."""
@@ -69,6 +73,14 @@ class TokenVerifier:
                 ``token_unknown_key``, ``token_revoked``, ``token_expired``, ``token_not_yet_valid``,
                 ``token_missing_claim``, ``token_lifetime``, ``token_signature``).
         """
+        known = self._sessions.get(token)
+        if known is not None:
+            # Our own session tokens are verified once per process: their signature and claims
+            # cannot change, only the clock can expire them (checked here as PyJWT would).
+            if known.expires_at + self.leeway < time.time():
+                del self._sessions[token]
+                raise rejected("token_expired", "The token has expired.")
+            return known
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -84,7 +96,11 @@ class TokenVerifier:
                 organisation_id = uuid.UUID(str(claims.get("org")))
             except ValueError:
                 raise rejected("token_invalid", "The session token names no organisation.") from None
-            return PatientClaims(organisation_id, str(claims["sub"]), "session", expires_at=_int(claims["exp"]))
+            verified = PatientClaims(organisation_id, str(claims["sub"]), "session", expires_at=_int(claims["exp"]))
+            if len(self._sessions) >= SESSION_CACHE_SIZE:
+                del self._sessions[next(iter(self._sessions))]  # the oldest entry
+            self._sessions[token] = verified
+            return verified
         secret = await repo.get_secret(db, kid)
         if secret is None:
             raise rejected("token_unknown_key", f"No booking secret has key_id {kid!r}.")

@@ -1,0 +1,209 @@
+"""Prometheus metrics: ``GET /metrics`` and the small ASGI middleware that times requests.
+
+What is counted, and where:
+
+* ``gateway_holds_total{outcome}`` / ``gateway_confirms_total{outcome}``: every hold and confirm,
+  ``outcome`` = ``held`` / ``booked`` or the error ``code`` (``slot_taken``, ``not_bookable``,
+  ``hold_expired``, ...), counted around :class:`~gateway.booking.service.BookingService`;
+* ``gateway_conflicts_total{action}``: the ``slot_taken`` answers among them (lost races);
+* ``gateway_events_received_total`` / ``gateway_events_delivered_total``: slot events the hub
+  got from Redis pub/sub, and handed to local SSE/WebSocket clients (one per client), read from
+  the hub's own counters when scraped (plain integers: nothing on the fan-out path);
+* ``gateway_live_connections{transport}``: open SSE and WebSocket connections;
+* ``gateway_request_duration_seconds{method,route,status}``: every HTTP request but event
+  streams (their "duration" is the client's visit), by route template;
+* ``gateway_gc_pause_seconds{generation}``: garbage collector pauses (they stall fan-out).
+
+Several uvicorn workers: each process has its own registry, and a scrape reaches whichever
+process accepts it. Set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory (before the workers
+start) for prometheus-client's multiprocess mode: counters, gauges and histograms are then
+summed over the workers; the hub's event counts still come from the answering process only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import gc
+import os
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from litestar import Response, get
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from gateway.errors import GatewayError
+
+if TYPE_CHECKING:
+    from broadcast.hub import Hub
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+HOLDS = Counter("gateway_holds", "Holds asked for, by outcome: held, or the error code", ["outcome"])
+CONFIRMS = Counter("gateway_confirms", "Confirms asked for, by outcome: booked, or the error code", ["outcome"])
+CONFLICTS = Counter("gateway_conflicts", "slot_taken answers: holds and confirms that lost their slot", ["action"])
+LIVE_CONNECTIONS = Gauge(
+    "gateway_live_connections", "Open live connections", ["transport"], multiprocess_mode="livesum"
+)
+REQUEST_SECONDS = Histogram(
+    "gateway_request_duration_seconds",
+    "HTTP request latency (event streams left out), by route template",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+for _transport in ("sse", "ws"):
+    LIVE_CONNECTIONS.labels(_transport)
+
+
+def counted(
+    counter: Counter, success: str, action: str
+) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
+    """Count each call of a coroutine function by outcome: ``success``, or the error's code.
+
+    Args:
+        counter: ``HOLDS`` or ``CONFIRMS``.
+        success: the outcome label of a call that returns.
+        action: the ``action`` label of a ``slot_taken`` conflict.
+    """
+    ok = counter.labels(success)
+    conflicts = CONFLICTS.labels(action)
+
+    def decorate(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        @functools.wraps(fn)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                result = await fn(*args, **kwargs)
+            except GatewayError as exc:
+                counter.labels(exc.code).inc()
+                if exc.code == "slot_taken":
+                    conflicts.inc()
+                raise
+            except Exception:
+                counter.labels("error").inc()
+                raise
+            ok.inc()
+            return result
+
+        return wrapper
+
+    return decorate
+
+
+class _HubCollector(Collector):
+    """Reads the event counters of every hub of this process when scraped."""
+
+    def __init__(self) -> None:
+        self.hubs: weakref.WeakSet[Hub] = weakref.WeakSet()
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        hubs = list(self.hubs)
+        received = CounterMetricFamily("gateway_events_received", "Slot events received from Redis by the hub")
+        received.add_metric([], sum(h.received for h in hubs))
+        delivered = CounterMetricFamily(
+            "gateway_events_delivered", "Slot events handed to local live clients (one per client)"
+        )
+        delivered.add_metric([], sum(h.delivered for h in hubs))
+        yield received
+        yield delivered
+
+
+_hubs = _HubCollector()
+REGISTRY.register(_hubs)
+
+
+def watch(hub: Hub) -> None:
+    """Report a hub's event counts (called when the app starts)."""
+    _hubs.hubs.add(hub)
+
+
+GC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class _GcPauses(Collector):
+    """Garbage collector pauses by generation, timed by a ``gc.callbacks`` hook.
+
+    Plain integers, no prometheus-client metric: its locks are not reentrant, and a collection
+    can start while any code (an ``observe`` included) holds one.
+    """
+
+    def __init__(self) -> None:
+        self.counts = [[0] * (len(GC_BUCKETS) + 1) for _ in range(3)]
+        self.sums = [0.0, 0.0, 0.0]
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        if not self._started:
+            return
+        pause = time.perf_counter() - self._started
+        generation = min(int(info.get("generation", 2)), 2)
+        self.sums[generation] += pause
+        self.counts[generation][bisect.bisect_left(GC_BUCKETS, pause)] += 1
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily("gateway_gc_pause_seconds", "Garbage collector pauses, by generation",
+                                       labels=["generation"])  # fmt: skip
+        for generation in range(3):
+            cumulative, buckets = 0, []
+            for bound, count in zip((*GC_BUCKETS, float("inf")), self.counts[generation], strict=True):
+                cumulative += count
+                buckets.append((str(bound) if bound != float("inf") else "+Inf", cumulative))
+            family.add_metric([str(generation)], buckets, self.sums[generation])
+        yield family
+
+
+_gc_pauses = _GcPauses()
+gc.callbacks.append(_gc_pauses)
+REGISTRY.register(_gc_pauses)
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False)
+def metrics_endpoint() -> Response[bytes]:
+    """Every metric in Prometheus's text format."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry.register(_hubs)
+        registry.register(_gc_pauses)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE)
+
+
+def metrics_middleware(app: ASGIApp) -> ASGIApp:
+    """ASGI middleware: time each HTTP request until its response has been sent."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        # Event streams are left out: they last as long as the client stays, and their frames
+        # are the fan-out's hot path (a wrapped send costs every client of every event).
+        if scope["type"] != ScopeType.HTTP or scope["path"].endswith("/events"):
+            await app(scope, receive, send)
+            return
+        method = scope["method"]
+        status = 500
+        began = time.perf_counter()
+
+        async def timed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, timed_send)
+        finally:
+            route = scope.get("path_template") or "unmatched"
+            REQUEST_SECONDS.labels(method, route, str(status)).observe(time.perf_counter() - began)
+
+    return middleware

@@ -1,0 +1,494 @@
+"""The benchmark: one run, one table, ``bench-report.json`` and a fan-out plot (numbers, not assertions).
+
+    python -m loadtests.bench [--workers 2] [--max-clients 20000] [--out bench-report.json]
+
+It starts its own gateways on ``DATABASE_URL`` / ``REDIS_URL`` (throw-away schema and Redis
+prefix, rate limits off; removed afterwards) and measures:
+
+- ``redis_setnx_per_s``: raw ``SET NX PX`` (RESP over 32 connections), the ceiling a hold could reach;
+- ``holds_per_s``, ``hold_p50_ms``, ``hold_p99_ms``: distinct holds over 8 doctors, 32 in flight;
+- ``slots_p50_ms``, ``slots_p99_ms``: one doctor's free slots over 31 days, one request at a time;
+- ``race_1000_one_slot_s``, ``race_winners``: 1000 concurrent holds of one slot;
+- ``fanout``: hold -> event latency and server memory per idle SSE connection at 1,000 and 5,000
+  clients, then in steps of 5,000 up to the most one gateway process holds (``--max-clients``).
+
+Fan-out always runs against a single-process gateway (one process, one Redis subscription); the
+hold, slots and race phases against ``--workers`` processes. Clients are raw sockets (the SSE
+ones spread over ``--client-processes`` processes), because on two shared cores a heavy client
+measures itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from loadtests.harness import (
+    BenchClinic,
+    LocalGateway,
+    RawHTTP,
+    body,
+    make_clinic,
+    percentile,
+    raise_open_files,
+    rss_kb,
+    start_gateway,
+    stop_gateway,
+)
+from loadtests.sseclients import SSEFleet
+
+DAY0 = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def iso(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80
+
+
+async def sessions(url: str, slug: str, count: int, at_once: int = 32) -> list[dict[str, str]]:
+    """``count`` anonymous patient sessions (bearer headers)."""
+    host, port = address(url)
+    conns = [RawHTTP(host, port) for _ in range(min(at_once, count))]
+    out: list[dict[str, str]] = []
+
+    async def worker(conn: RawHTTP, share: int) -> None:
+        for _ in range(share):
+            status, raw = await conn.request("POST", "/v1/sessions", body({"organisation_slug": slug}))
+            if status != 201:
+                raise RuntimeError(f"POST /v1/sessions answered {status}: {raw[:200]!r}")
+            out.append({"Authorization": f"Bearer {json.loads(raw)['token']}"})
+        await conn.close()
+
+    shares = [count // len(conns) + (n < count % len(conns)) for n in range(len(conns))]
+    await asyncio.gather(*(worker(c, s) for c, s in zip(conns, shares, strict=True)))
+    return out
+
+
+# --- Redis ceiling ---------------------------------------------------------------------------
+
+
+async def redis_setnx(redis_url: str, prefix: str, seconds: float = 3.0, concurrency: int = 32) -> float:
+    """``SET key v NX PX 60000`` per second over ``concurrency`` connections, one command in flight
+    on each (as a hold has one round trip in flight per request), spoken as raw RESP so the
+    client costs as little as it can: the most a one-round-trip hold could reach here."""
+    parts = urlsplit(redis_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    db = (parts.path or "/0").strip("/") or "0"
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker(n: int) -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n" % (len(db), db.encode()))
+        await reader.readline()
+        i = 0
+        while time.perf_counter() < deadline:
+            key = f"{prefix}:setnx:{n}:{i}".encode()
+            writer.write(
+                b"*6\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1\r\n1\r\n$2\r\nNX\r\n$2\r\nPX\r\n$5\r\n60000\r\n" % (len(key), key)
+            )
+            await reader.readline()  # +OK (or $-1 when the key existed)
+            i += 1
+            done += 1
+        writer.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(concurrency)))
+    return done / (time.perf_counter() - began)
+
+
+# --- holds -----------------------------------------------------------------------------------
+
+
+async def holds_phase(gw: LocalGateway, clinic: BenchClinic, seconds: float, concurrency: int) -> dict[str, float]:
+    """Distinct slots held as fast as ``concurrency`` keep-alive clients can (closed loop)."""
+    patients = await sessions(gw.url, clinic.slug, concurrency)
+    host, port = address(gw.url)
+    doctors = clinic.doctor_ids
+    counter = iter(range(10**9))
+
+    def next_body() -> bytes:
+        n = next(counter)
+        start = DAY0 + timedelta(minutes=30 * (n // len(doctors)))
+        return body(
+            {"doctor_id": doctors[n % len(doctors)], "appointment_type_id": clinic.type_id, "start": iso(start)}
+        )
+
+    conns = [RawHTTP(host, port) for _ in range(concurrency)]
+    for n, doctor in enumerate(doctors):  # warm: each doctor's booked cells come from Postgres once
+        status, raw = await conns[0].request("POST", "/v1/holds", next_body(), patients[n % len(patients)])
+        if status != 201:
+            raise RuntimeError(f"warm-up hold of {doctor} answered {status}: {raw[:300]!r}")
+    latencies: list[float] = []
+    errors = 0
+    deadline = 0.0
+
+    async def worker(conn: RawHTTP, patient: dict[str, str]) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            payload = next_body()
+            began = time.perf_counter()
+            status, _ = await conn.request("POST", "/v1/holds", payload, patient)
+            latencies.append((time.perf_counter() - began) * 1000)
+            errors += status != 201
+
+    for conn in conns:
+        await conn.connect()
+    began = time.perf_counter()
+    deadline = began + seconds
+    await asyncio.gather(*(worker(c, p) for c, p in zip(conns, patients, strict=True)))
+    elapsed = time.perf_counter() - began
+    for conn in conns:
+        await conn.close()
+    ok = len(latencies) - errors
+    return {
+        "holds_per_s": ok / elapsed,
+        "hold_p50_ms": statistics.median(latencies),
+        "hold_p99_ms": percentile(latencies, 0.99),
+        "hold_errors": float(errors),
+        "holds_made": float(ok),
+    }
+
+
+# --- slots -----------------------------------------------------------------------------------
+
+
+async def slots_phase(gw: LocalGateway, requests: int) -> dict[str, float]:
+    """One doctor with a working week (Mon-Fri 08-12 and 13-18, Sat 09-13), some bookings and holds;
+    the free slots of 31 days, asked ``requests`` times one after another."""
+    week = [(d, 480, 720) for d in range(1, 6)] + [(d, 780, 1080) for d in range(1, 6)] + [(6, 540, 780)]
+    async with httpx.AsyncClient(base_url=gw.url, timeout=30) as http:
+        clinic = await make_clinic(http, gw.admin_token, windows=week, name="Slots")
+        doctor = clinic.doctor_ids[0]
+        patient = (await sessions(gw.url, clinic.slug, 1))[0]
+        frm, to = datetime.now(UTC), datetime.now(UTC) + timedelta(days=31)
+        query = f"/v1/doctors/{doctor}/slots?appointment_type_id={clinic.type_id}&from={iso(frm)}&to={iso(to)}"
+        free = (await http.get(query)).json()["slots"]
+        for n, slot in enumerate(free[5 : 5 + 60 : 2]):  # 30 taken: 20 booked, 10 held
+            r = await http.post(
+                "/v1/holds",
+                json={"doctor_id": doctor, "appointment_type_id": clinic.type_id, "start": slot["start"]},
+                headers=patient,
+            )
+            r.raise_for_status()
+            if n < 20:
+                held = r.json()
+                r = await http.post(
+                    f"/v1/holds/{held['hold_id']}/confirm",
+                    json={"patient": {"name": "Bench", "email": "bench@example.org"}},
+                    headers={"X-Hold-Token": held["hold_token"]} | patient,
+                )
+                r.raise_for_status()
+    conn = RawHTTP(*address(gw.url))
+    latencies = []
+    slots = 0
+    for n in range(requests + 20):
+        began = time.perf_counter()
+        status, raw = await conn.request("GET", query)
+        if n >= 20:  # the first ones warm the caches
+            latencies.append((time.perf_counter() - began) * 1000)
+        if status != 200:
+            raise RuntimeError(f"slots answered {status}: {raw[:300]!r}")
+        slots = len(json.loads(raw)["slots"])
+    await conn.close()
+    return {
+        "slots_p50_ms": statistics.median(latencies),
+        "slots_p99_ms": percentile(latencies, 0.99),
+        "slots_returned": float(slots),
+    }
+
+
+# --- the race --------------------------------------------------------------------------------
+
+
+async def race_phase(gw: LocalGateway, racers: int) -> dict[str, Any]:
+    """``racers`` patients, each on a connection of their own, hold one slot at the same moment."""
+    async with httpx.AsyncClient(base_url=gw.url, timeout=30) as http:
+        clinic = await make_clinic(http, gw.admin_token, name="Race")
+    patients = await sessions(gw.url, clinic.slug, racers)
+    host, port = address(gw.url)
+    conns = [RawHTTP(host, port) for _ in range(racers)]
+    gate = asyncio.Semaphore(100)
+
+    async def connect(conn: RawHTTP) -> None:
+        async with gate:
+            await conn.connect()
+
+    await asyncio.gather(*(connect(c) for c in conns))
+    payload = body({"doctor_id": clinic.doctor_ids[0], "appointment_type_id": clinic.type_id, "start": iso(DAY0)})
+    go = asyncio.Event()
+    statuses: list[int] = []
+
+    async def racer(conn: RawHTTP, patient: dict[str, str]) -> None:
+        await go.wait()
+        status, _ = await conn.request("POST", "/v1/holds", payload, patient)
+        statuses.append(status)
+
+    tasks = [asyncio.create_task(racer(c, p)) for c, p in zip(conns, patients, strict=True)]
+    await asyncio.sleep(0.2)
+    began = time.perf_counter()
+    go.set()
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - began
+    await asyncio.gather(*(c.close() for c in conns))
+    return {
+        "race_1000_one_slot_s": elapsed,
+        "race_winners": float(statuses.count(201)),
+        "race_conflicts": float(statuses.count(409)),
+        "race_other": float(len(statuses) - statuses.count(201) - statuses.count(409)),
+        "race_statuses": {str(code): statuses.count(code) for code in sorted(set(statuses))},
+    }
+
+
+# --- fan-out ---------------------------------------------------------------------------------
+
+
+def levels(max_clients: int) -> list[int]:
+    """1,000 and 5,000 clients, then steps of 5,000 up to ``max_clients``."""
+    out = [n for n in (1000, 5000) if n <= max_clients]
+    n = 10_000
+    while n <= max_clients:
+        out.append(n)
+        n += 5000
+    if max_clients not in out:
+        out.append(max_clients)
+    return out
+
+
+async def fanout_phase(gw: LocalGateway, args: argparse.Namespace) -> tuple[list[dict[str, float]], str]:
+    """SSE clients on one doctor; at each level, holds one after another and every client's latency.
+
+    Returns:
+        One row per level, and why the ramp stopped.
+    """
+    async with httpx.AsyncClient(base_url=gw.url, timeout=30) as http:
+        clinic = await make_clinic(http, gw.admin_token, name="Fanout")
+        patient = (await sessions(gw.url, clinic.slug, 1))[0]
+        doctor = clinic.doctor_ids[0]
+        starts = (iso(DAY0 + timedelta(minutes=30 * n)) for n in range(10**6))
+
+        async def hold() -> None:
+            payload = {"doctor_id": doctor, "appointment_type_id": clinic.type_id, "start": next(starts)}
+            r = await http.post("/v1/holds", json=payload, headers=patient)
+            r.raise_for_status()
+
+        await hold()  # warms the doctor
+        await asyncio.sleep(1.0)
+        rss_base = rss_kb(gw.pid)
+        fleet = SSEFleet(gw.url, doctor, processes=args.client_processes)
+        rows: list[dict[str, float]] = []
+        # one descriptor per connection: the gateway's RLIMIT_NOFILE is a hard ceiling (beyond it,
+        # it can accept nothing, not even the holds this phase makes), so the ramp stops short of it
+        fd_limit = open_files_limit(gw.pid)
+        most = min(args.max_clients, fd_limit - 300)
+        stopped = (
+            f"reached --max-clients {args.max_clients}"
+            if most == args.max_clients
+            else f"the gateway's open-files limit ({fd_limit}) caps one process at about {most} streams"
+        )
+        try:
+            alive = 0
+            for level in levels(most):
+                began = time.perf_counter()
+                asked = level - alive
+                _, failed, alive, errors = await asyncio.to_thread(fleet.open, asked)
+                took = time.perf_counter() - began
+                if failed:
+                    stopped = f"{failed} of {asked} new connections failed at {alive} open: {'; '.join(errors)}"
+                    print(f"  fan-out: {stopped}", flush=True)
+                if alive < 100:
+                    break
+                await asyncio.sleep(1.0)
+                rss = rss_kb(gw.pid)
+                await asyncio.to_thread(fleet.reset)
+                count = args.events if alive <= 5000 else max(8, args.events // 2)
+                interval = max(0.25, alive / 10_000)
+                for _ in range(count):
+                    await hold()
+                    await asyncio.sleep(interval)
+                await asyncio.sleep(max(1.0, interval))
+                latencies, still = await asyncio.to_thread(fleet.collect)
+                row = {
+                    "clients": float(alive),
+                    "p50_ms": percentile(latencies, 0.5),
+                    "p99_ms": percentile(latencies, 0.99),
+                    "max_ms": max(latencies, default=0.0),
+                    "kb_per_connection": (rss - rss_base) / alive,
+                    "delivered": len(latencies) / (count * alive),
+                    "connect_s": took,
+                }
+                rows.append(row)
+                print(
+                    f"  fan-out {alive:>6} clients: p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  "
+                    f"{row['kb_per_connection']:5.1f} kB/conn  delivered {row['delivered']:.3f}  "
+                    f"(opened in {took:.1f}s)",
+                    flush=True,
+                )
+                if failed or still < alive:
+                    if still < alive:
+                        stopped = f"{alive - still} streams were dropped at {alive} clients"
+                    break
+        finally:
+            await asyncio.to_thread(fleet.close)
+    return rows, stopped
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def open_files_limit(pid: int) -> int:
+    """A process's soft ``RLIMIT_NOFILE`` (``/proc/<pid>/limits``)."""
+    with open(f"/proc/{pid}/limits", encoding="ascii") as limits:
+        for line in limits:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    raise RuntimeError(f"no open-files limit for pid {pid}")
+
+
+def plot(rows: list[dict[str, float]], path: str) -> None:
+    """Fan-out latency (p50, p99) and memory per connection against open connections."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    clients = [r["clients"] for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    ax.plot(clients, [r["p50_ms"] for r in rows], marker="o", label="p50 hold→event")
+    ax.plot(clients, [r["p99_ms"] for r in rows], marker="o", label="p99 hold→event")
+    ax.axhline(100, color="grey", linestyle=":", linewidth=1, label="p99 target (100 ms)")
+    ax.set_xlabel("open SSE connections (one gateway process)")
+    ax.set_ylabel("latency (ms)")
+    ax.grid(alpha=0.3)
+    memory = ax.twinx()
+    memory.plot(clients, [r["kb_per_connection"] for r in rows], color="tab:green", marker="s", linestyle="--")
+    memory.set_ylabel("server kB per idle connection", color="tab:green")
+    memory.set_ylim(bottom=0)
+    ax.legend(loc="upper left")
+    ax.set_title("Fan-out: hold → event latency by connections")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def table(report: dict[str, Any]) -> str:
+    """The report as a plain text table."""
+    lines = [f"{'metric':<24} {'value':>12}", "-" * 37]
+    for key, value in report.items():
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            lines.append(f"{key:<24} {value:>12,.2f}")
+    lines += ["", f"{'SSE clients':>11} {'p50 ms':>8} {'p99 ms':>8} {'kB/conn':>8} {'delivered':>10}"]
+    for row in report.get("fanout", []):
+        lines.append(
+            f"{row['clients']:>11,.0f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} "
+            f"{row['kb_per_connection']:>8.1f} {row['delivered']:>10.3f}"
+        )
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    raise_open_files(args.max_clients * 2 + 4096)
+    report: dict[str, Any] = {}
+    began = time.perf_counter()
+    phases = set(args.only.split(",")) if args.only else {"setnx", "holds", "slots", "race", "fanout"}
+
+    if phases & {"setnx", "holds", "slots", "race"}:
+        gw = start_gateway(workers=args.workers, log_path=args.log)
+        try:
+            if "setnx" in phases:
+                report["redis_setnx_per_s"] = await redis_setnx(gw.env["REDIS_URL"], gw.env["GATEWAY_REDIS_PREFIX"])
+                print(f"  redis SET NX PX: {report['redis_setnx_per_s']:,.0f}/s", flush=True)
+            if "holds" in phases:
+                async with httpx.AsyncClient(base_url=gw.url, timeout=30) as http:
+                    clinic = await make_clinic(http, gw.admin_token, doctors=8, name="Holds")
+                report |= await holds_phase(gw, clinic, args.hold_seconds, args.concurrency)
+                print(
+                    f"  holds: {report['holds_per_s']:,.0f}/s  p50 {report['hold_p50_ms']:.1f} ms  "
+                    f"p99 {report['hold_p99_ms']:.1f} ms  errors {report['hold_errors']:.0f}",
+                    flush=True,
+                )
+            if "slots" in phases:
+                report |= await slots_phase(gw, args.slots_requests)
+                print(f"  slots: p50 {report['slots_p50_ms']:.1f} ms  p99 {report['slots_p99_ms']:.1f} ms", flush=True)
+            if "race" in phases:
+                report |= await race_phase(gw, 1000)
+                print(
+                    f"  race: {report['race_1000_one_slot_s']:.2f} s, {report['race_winners']:.0f} winner(s)",
+                    flush=True,
+                )
+        finally:
+            stop_gateway(gw)
+
+    if "fanout" in phases:
+        gw = start_gateway(workers=1, log_path=args.log)
+        try:
+            rows, stopped = await fanout_phase(gw, args)
+        finally:
+            stop_gateway(gw)
+        report["fanout"] = rows
+        report["fanout_max_clients"] = max((r["clients"] for r in rows), default=0.0)
+        report["fanout_stopped"] = stopped
+        if rows:
+            plot(rows, args.plot)
+    report["bench_seconds"] = time.perf_counter() - began
+    report["environment"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "workers": args.workers,
+        "hold_concurrency": args.concurrency,
+        "uvloop": _has("uvloop"),
+        "httptools": _has("httptools"),
+    }
+    return report
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=2, help="gateway processes for holds, slots, race")
+    parser.add_argument("--concurrency", type=int, default=32, help="holds in flight at once")
+    parser.add_argument("--hold-seconds", type=float, default=8.0)
+    parser.add_argument("--slots-requests", type=int, default=300)
+    parser.add_argument("--max-clients", type=int, default=20_000, help="most SSE clients to try on one process")
+    parser.add_argument("--events", type=int, default=20, help="holds announced per fan-out level")
+    parser.add_argument("--client-processes", type=int, default=4, help="processes holding the SSE clients")
+    parser.add_argument("--only", help="comma-separated phases: setnx,holds,slots,race,fanout")
+    parser.add_argument("--out", default="bench-report.json")
+    parser.add_argument("--plot", default="bench-fanout.png")
+    parser.add_argument("--log", help="append the gateways' output to this file")
+    args = parser.parse_args()
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    report = asyncio.run(run(args))
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+    print()
+    print(table(report))
+    print(f"\nwrote {args.out}" + (f" and {args.plot}" if report.get("fanout") else ""))
+
+
+if __name__ == "__main__":
+    main()

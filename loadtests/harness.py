@@ -1,0 +1,300 @@
+"""What the benchmark and the swarm share: a throw-away local gateway, a lean HTTP client, clinics.
+
+A local gateway gets a schema and a Redis prefix of its own (``bench_<tag>`` / ``bench<tag>``) on
+``DATABASE_URL`` / ``REDIS_URL``, rate limits off, and everything is removed when it stops, so
+runs never touch a real deployment's data and can run side by side with the test suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import msgspec
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values`` by the nearest rank; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def raise_open_files(needed: int) -> int:
+    """Raise this process's descriptor limit to at least ``needed`` (children inherit it).
+
+    Returns:
+        The soft limit now in force (root may lift the hard limit too; others get at most it).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= needed:
+        return soft
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, max(hard, needed)))
+        return needed
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(needed, hard), hard))
+    return min(needed, hard)
+
+
+def rss_kb(pid: int) -> int:
+    """A process's resident memory in kB (``/proc/<pid>/status``)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+@dataclass
+class LocalGateway:
+    """A ``gateway serve`` subprocess on its own schema and Redis prefix."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+    admin_token: str
+    log_path: str | None = None
+    pids: list[int] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        """The serving process (with one worker: the process itself)."""
+        return self.process.pid
+
+    def store_env(self) -> dict[str, str]:
+        """The variables that point a consistency check at this gateway's stores."""
+        names = ("DATABASE_URL", "GATEWAY_DB_SCHEMA", "REDIS_URL", "GATEWAY_REDIS_PREFIX", "GATEWAY_ADMIN_TOKEN")
+        return {name: self.env[name] for name in names if name in self.env}
+
+
+def start_gateway(
+    *, workers: int = 1, extra_env: dict[str, str] | None = None, log_path: str | None = None
+) -> LocalGateway:
+    """Migrate a throw-away schema and serve it on a free loopback port (rate limits off).
+
+    Raises:
+        RuntimeError: when the gateway does not become healthy within 30 s.
+    """
+    tag = uuid.uuid4().hex[:10]
+    admin_token = f"bench-{uuid.uuid4().hex}"
+    env = (
+        os.environ
+        | {
+            "GATEWAY_DB_SCHEMA": f"bench_{tag}",
+            "GATEWAY_REDIS_PREFIX": f"bench{tag}",
+            "GATEWAY_ADMIN_TOKEN": admin_token,
+            "GATEWAY_RATE_LIMITS": "off",
+            "GATEWAY_SECRET_KEY": f"bench-secret-{tag}",
+        }
+        | (extra_env or {})
+    )
+    env.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/gateway")
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    gateway = [sys.executable, "-m", "gateway"]
+    subprocess.run([*gateway, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    port = free_port()
+    serve = [*gateway, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
+    process = subprocess.Popen([*serve, "--log-level", "warning"], env=env, stdout=log, stderr=log)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return LocalGateway(url, process, env, admin_token, log_path)
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    process.wait()
+    drop_stores(env)
+    raise RuntimeError("the gateway did not become healthy (see its log)")
+
+
+def stop_gateway(gateway: LocalGateway) -> None:
+    """SIGTERM our gateway, then remove its schema and Redis keys."""
+    if gateway.process.poll() is None:
+        gateway.process.terminate()
+        try:
+            gateway.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            gateway.process.kill()
+            gateway.process.wait()
+    drop_stores(gateway.env)
+
+
+def drop_stores(env: dict[str, str]) -> None:
+    """Drop the schema and delete the Redis keys named by ``env`` (never ``public`` or ``gw``)."""
+    from gateway.settings import Settings
+
+    settings = Settings.from_env(env)
+    if settings.database.schema == "public" or settings.redis.prefix == "gw":
+        return
+
+    async def drop() -> None:
+        import asyncpg
+        from redis.asyncio import Redis
+
+        conn = await asyncpg.connect(settings.database.url)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{settings.database.schema}" CASCADE')
+        finally:
+            await conn.close()
+        redis = Redis.from_url(settings.redis.url)
+        try:
+            batch: list[Any] = []
+            async for key in redis.scan_iter(match=f"{settings.redis.prefix}:*", count=2000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    await redis.delete(*batch)
+                    batch.clear()
+            if batch:
+                await redis.delete(*batch)
+        finally:
+            await redis.aclose()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(drop())
+        return
+    # called from a coroutine (the benchmark): the clean-up gets a loop of its own in a thread
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, drop()).result()
+
+
+class RawHTTP:
+    """One keep-alive HTTP/1.1 connection with as little client-side work as possible.
+
+    The benchmark shares two cores with the gateway, Redis and Postgres: every microsecond the
+    client spends is one the server does not get, so this speaks just enough HTTP for JSON
+    requests and ``Content-Length`` answers (what the gateway sends outside of event streams).
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._head = f"Host: {host}:{port}\r\n".encode()
+
+    async def connect(self) -> None:
+        """Open the connection (a request opens it too when needed)."""
+        self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """Send one request and read its answer.
+
+        Returns:
+            The status code and the body.
+        """
+        if self._writer is None:
+            await self.connect()
+        assert self._reader is not None and self._writer is not None
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items()).encode()
+        kind = b"Content-Type: application/json\r\n" if body else b""
+        self._writer.write(
+            b"%s %s HTTP/1.1\r\n%s%s%sContent-Length: %d\r\n\r\n%s"
+            % (method.encode(), path.encode(), self._head, extra, kind, len(body), body)
+        )
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+                break
+        return status, await self._reader.readexactly(length) if length else b""
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError):
+                await self._writer.wait_closed()
+            self._writer = None
+
+
+_encode = msgspec.json.encode
+
+
+def body(value: object) -> bytes:
+    """JSON request body."""
+    return _encode(value)
+
+
+@dataclass(frozen=True)
+class BenchClinic:
+    """A throw-away organisation with doctors and one appointment type, made through the admin API."""
+
+    organisation_id: str
+    slug: str
+    doctor_ids: list[str]
+    type_id: str
+
+
+async def make_clinic(
+    http: httpx.AsyncClient,
+    admin_token: str,
+    *,
+    doctors: int = 1,
+    windows: list[tuple[int, int, int]] | None = None,
+    minutes: int = 30,
+    type_rules: dict[str, Any] | None = None,
+    name: str = "Bench",
+) -> BenchClinic:
+    """Create an organisation, ``doctors`` doctors in UTC with ``windows`` (weekday, start, end
+    minute; default open around the clock) and one appointment type of ``minutes``.
+
+    Raises:
+        httpx.HTTPStatusError: when the gateway refuses a step (a wrong admin token, mostly).
+    """
+    admin = {"Authorization": f"Bearer {admin_token}"}
+
+    async def created(path: str, payload: dict[str, Any]) -> str:
+        r = await http.post(path, json=payload, headers=admin)
+        r.raise_for_status()
+        return str(r.json()["id"])
+
+    slug = f"{name.lower()}-{uuid.uuid4().hex[:8]}"
+    org = await created("/v1/admin/organisations", {"name": name, "slug": slug})
+    opening = windows if windows is not None else [(weekday, 0, 1440) for weekday in range(1, 8)]
+    doctor_ids = []
+    for n in range(doctors):
+        doctor = await created(
+            "/v1/admin/doctors", {"organisation_id": org, "name": f"Dr. {name} {n}", "timezone": "UTC"}
+        )
+        for weekday, start, end in opening:
+            await created(
+                f"/v1/doctors/{doctor}/availability-windows",
+                {"weekday": weekday, "start_minute": start, "end_minute": end},
+            )
+        doctor_ids.append(doctor)
+    rules = {"max_advance_days": 365} | (type_rules or {})
+    type_id = await created(
+        "/v1/admin/appointment-types",
+        {"organisation_id": org, "name": f"{minutes} min", "duration_minutes": minutes} | rules,
+    )
+    return BenchClinic(org, slug, doctor_ids, type_id)
