@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 
 from gateway.app import create_app
 from gateway.settings import DatabaseSettings, RedisSettings, Settings
+from holds.keys import Keys
 from store.migrate import migrate
 from tests.support import ADMIN_TOKEN, Clinic, LiveServer, make_clinic, start_server
 
@@ -109,3 +110,21 @@ def live_server(settings: Settings, tmp_path: Any) -> Iterator[LiveServer]:
     server = start_server(settings, str(tmp_path))
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A Redis client answering ``str`` (modules needing another one define their own)."""
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def keys(redis: Redis) -> AsyncIterator[Keys]:
+    """Key names under a prefix of this test's own; its keys are deleted afterwards."""
+    k = Keys(f"tk{uuid.uuid4().hex[:10]}")
+    yield k
+    found = [key async for key in redis.scan_iter(match=f"{k.prefix}:*")]
+    if found:
+        await redis.delete(*found)

@@ -13,6 +13,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from gateway.settings import Settings
+from holds.engine import BookedInterval
 
 ADMIN_TOKEN = "test-admin-token"
 
@@ -176,3 +177,8 @@ def patient_sync(base_url: str, slug: str) -> dict[str, str]:
     r = httpx.post(f"{base_url}/v1/sessions", json={"organisation_slug": slug})
     assert r.status_code == 201, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+async def no_bookings(_: uuid.UUID) -> list[BookedInterval]:
+    """A warmer for hold engines in tests that book nothing in Postgres."""
+    return []

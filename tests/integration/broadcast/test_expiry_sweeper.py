@@ -4,38 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from redis.asyncio import Redis
 
-from holds.engine import BookedInterval, HoldEngine, to_ms
+from holds.engine import HoldEngine, to_ms
 from holds.keys import Keys
 from holds.sweeper import Sweeper
+from tests.support import no_bookings
 from tests.support_live import eventually
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
-
-
-async def no_bookings(_: uuid.UUID) -> list[BookedInterval]:
-    return []
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def keys(redis: Redis) -> AsyncIterator[Keys]:
-    k = Keys(f"ts{uuid.uuid4().hex[:10]}")
-    yield k
-    found = [key async for key in redis.scan_iter(match=f"{k.prefix}:*")]
-    if found:
-        await redis.delete(*found)
 
 
 async def test_a_foreign_entry_in_the_deadline_index_does_not_stall_expiry(redis: Redis, keys: Keys) -> None:

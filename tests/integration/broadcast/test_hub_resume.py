@@ -14,31 +14,12 @@ from broadcast.events import Envelope
 from broadcast.feed import Feed
 from broadcast.hub import Hub
 from broadcast.replay import ReplayLog
-from holds.engine import BookedInterval, HoldEngine
+from holds.engine import HoldEngine
 from holds.keys import Keys
+from tests.support import no_bookings
 from tests.support_live import WAIT, eventually
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
-
-
-async def no_bookings(_: uuid.UUID) -> list[BookedInterval]:
-    return []
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def keys(redis: Redis) -> AsyncIterator[Keys]:
-    k = Keys(f"th{uuid.uuid4().hex[:10]}")
-    yield k
-    found = [key async for key in redis.scan_iter(match=f"{k.prefix}:*")]
-    if found:
-        await redis.delete(*found)
 
 
 @pytest.fixture

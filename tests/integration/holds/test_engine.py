@@ -5,36 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from redis.asyncio import Redis
 
 from holds.engine import BookedInterval, HoldEngine, NewHold
 from holds.keys import Keys
+from tests.support import no_bookings
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
-
-
-async def no_bookings(_: uuid.UUID) -> Sequence[BookedInterval]:
-    return []
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def keys(redis: Redis) -> AsyncIterator[Keys]:
-    k = Keys(f"te{uuid.uuid4().hex[:10]}")
-    yield k
-    found = [key async for key in redis.scan_iter(match=f"{k.prefix}:*")]
-    if found:
-        await redis.delete(*found)
 
 
 def engine_for(redis: Redis, keys: Keys) -> HoldEngine:
