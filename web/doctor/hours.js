@@ -34,6 +34,12 @@ export class HoursEditor {
   }
 
   render(focus = null) {
+    // A live refresh (the resync our own change caused, or another tab's) re-renders the list:
+    // keep keyboard focus on the same control rather than dropping it to the page.
+    const active = document.activeElement;
+    const keep = focus ?? ($("window-list").contains(active)
+      ? [active.closest("[data-window-id]")?.dataset.windowId, active.dataset.action]
+      : null);
     const list = windowList(this.windows, {
       onEdit: (w) => this.edit(w),
       onToggle: (w) => this.change(w, "toggle", () => this.api.patch(`${this.path}/${w.id}`, { active: !w.active }), w.active ? "turned off" : "turned on"),
@@ -41,7 +47,7 @@ export class HoursEditor {
     });
     $("window-list").replaceChildren(list);
     $("window-list").setAttribute("aria-busy", "false");
-    if (focus) $("window-list").querySelector(`[data-window-id="${focus[0]}"] [data-action="${focus[1]}"]`)?.focus();
+    if (keep?.[0] && keep[1]) $("window-list").querySelector(`[data-window-id="${keep[0]}"] [data-action="${keep[1]}"]`)?.focus();
   }
 
   async change(w, action, call, done) {
