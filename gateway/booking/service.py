@@ -129,6 +129,18 @@ class BookingService:
         calendar = await self.cache.calendar(doctor_id, day_first, day_last)
         return Schedule(doctor, appointment_type, tz, calendar.windows, calendar.overrides)
 
+    async def taken(self, doctor_id: uuid.UUID, start: datetime, end: datetime) -> tuple[int, list[av.Interval]]:
+        """The doctor's event ``seq`` and every held or booked interval near ``[start, end)``."""
+        # Redis first, then Postgres: an event that lands in between carries a higher seq than
+        # the snapshot, so a client applying events after `seq` never misses a change.
+        snapshot = await self.engine.snapshot(doctor_id)
+        booked = await appointments_repo.booked_between(
+            self.db, doctor_id, start - timedelta(days=1), end + timedelta(days=1)
+        )
+        busy = [av.Interval(s, b) for _, s, b in booked]
+        busy += [av.Interval(h.start, h.blocked_until) for h in snapshot.held]
+        return snapshot.seq, busy
+
     async def slots(
         self, doctor_id: uuid.UUID, type_id: uuid.UUID, start: datetime, end: datetime, tz: ZoneInfo | None
     ) -> schemas.SlotsOut:
@@ -138,14 +150,7 @@ class BookingService:
         if end - start > timedelta(days=self.settings.booking.max_slot_range_days):
             raise ValidationFailed(f"from..to may span {self.settings.booking.max_slot_range_days} days at most")
         schedule = await self.schedule(doctor_id, type_id, start, end)
-        # Redis first, then Postgres: an event that lands in between carries a higher seq than
-        # the snapshot, so a client applying events after `seq` never misses a change.
-        snapshot = await self.engine.snapshot(doctor_id)
-        booked = await appointments_repo.booked_between(
-            self.db, doctor_id, start - timedelta(days=1), end + timedelta(days=1)
-        )
-        busy = [av.Interval(s, b) for _, s, b in booked]
-        busy += [av.Interval(h.start, h.blocked_until) for h in snapshot.held]
+        seq, busy = await self.taken(doctor_id, start, end)
         now = utcnow()
         free = av.free_slots(
             tz=schedule.tz,
@@ -160,7 +165,7 @@ class BookingService:
             doctor_id=doctor_id,
             appointment_type_id=type_id,
             timezone=tz.key if tz else "UTC",
-            seq=snapshot.seq,
+            seq=seq,
             slots=[schemas.SlotOut(show(s.start, tz), show(s.end, tz)) for s in free],
         )
 
@@ -262,13 +267,7 @@ class BookingService:
         if not who.is_staff_of(schedule.doctor.organisation_id):
             raise Forbidden("Only the organisation's staff may start a meeting now.")
         rules = replace(schedule.rules(now), earliest=now, same_day_allowed=True, same_day_cutoff_minute=None)
-        snapshot = await self.engine.snapshot(doctor_id)
-        booked = await appointments_repo.booked_between(
-            self.db, doctor_id, now - timedelta(days=1), now + timedelta(days=2)
-        )
-        busy = [av.Interval(s, b) for _, s, b in booked] + [
-            av.Interval(h.start, h.blocked_until) for h in snapshot.held
-        ]
+        _, busy = await self.taken(doctor_id, now, now + timedelta(days=1))
         free = av.free_slots(
             tz=schedule.tz, windows=schedule.windows, overrides=schedule.overrides, rules=rules,
             range_start=now, range_end=now + timedelta(days=1), busy=busy,
