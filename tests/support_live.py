@@ -247,3 +247,8 @@ async def seq_now(settings: Settings, doctor_id: str) -> int:
         return int(await redis.get(Keys(settings.redis.prefix).seq(doctor_id)) or 0)
     finally:
         await redis.aclose()
+
+
+def events_url(server: LiveServer, clinic: Clinic, query: str = "") -> str:
+    """The SSE URL of the clinic's doctor on a served gateway."""
+    return f"{server.url}/v1/doctors/{clinic.doctor_id}/events{query}"

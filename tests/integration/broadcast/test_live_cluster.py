@@ -6,36 +6,19 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from gateway.settings import Settings
-from holds.engine import BookedInterval, HoldEngine, NewHold, to_ms
+from holds.engine import HoldEngine, NewHold, to_ms
 from holds.keys import Keys
-from tests.support import Clinic, LiveServer, make_clinic
-from tests.support_live import LiveStream, eventually, gateways, hold, problems_in, seq_now, slot_starts
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    r = Redis.from_url(settings.redis.url, decode_responses=True)
-    yield r
-    await r.aclose()
-
-
-async def no_bookings(_: uuid.UUID) -> list[BookedInterval]:
-    return []
-
-
-def events_url(server: LiveServer, clinic: Clinic, query: str = "") -> str:
-    return f"{server.url}/v1/doctors/{clinic.doctor_id}/events{query}"
+from tests.support import Clinic, make_clinic, no_bookings
+from tests.support_live import LiveStream, events_url, eventually, gateways, hold, problems_in, seq_now, slot_starts
 
 
 async def short_holds(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,13 +20,6 @@ QUEUE = 32
 ROUND = 200
 PAD = 2000  # 2 kB events: the socket buffers between server and client fill after fewer of them
 MAX_ROUNDS = 100  # a client that never reads is dropped after some 3 MB have piled up in socket buffers
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    r = Redis.from_url(settings.redis.url, decode_responses=True)
-    yield r
-    await r.aclose()
 
 
 def never_reading_client(url: str) -> socket.socket:

@@ -5,24 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from broadcast import cursor
 from gateway.settings import Settings
-from holds.engine import BookedInterval, HoldEngine
+from holds.engine import HoldEngine
 from holds.keys import Keys
-from tests.support import Clinic, LiveServer, make_clinic
+from tests.support import Clinic, make_clinic, no_bookings
 from tests.support_live import (
     LiveStream,
+    events_url,
     gateways,
     hold,
     patient_headers,
@@ -33,21 +32,6 @@ from tests.support_live import (
 )
 
 Client = AsyncTestClient[Litestar]
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    r = Redis.from_url(settings.redis.url, decode_responses=True)
-    yield r
-    await r.aclose()
-
-
-async def no_bookings(_: uuid.UUID) -> list[BookedInterval]:
-    return []
-
-
-def events_url(server: LiveServer, clinic: Clinic, query: str = "") -> str:
-    return f"{server.url}/v1/doctors/{clinic.doctor_id}/events{query}"
 
 
 async def test_hold_release_confirm_and_expiry_each_publish_exactly_one_event(
