@@ -25,7 +25,7 @@ from gateway.errors import exception_handlers
 from gateway.health import healthz
 from gateway.live.endpoints import router as live_router
 from gateway.me import router as me_router
-from gateway.metrics import metrics_endpoint, metrics_middleware, watch
+from gateway.metrics import metrics_endpoint, metrics_middleware, retire, watch
 from gateway.pages import router as pages_router
 from gateway.runtime import tune_gc
 from gateway.services import Services
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, *, tune_process: bool = False) 
             yield
         finally:
             await services.close()
+            retire(services.hub)
 
     return Litestar(
         route_handlers=[

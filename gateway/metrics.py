@@ -27,7 +27,6 @@ import functools
 import gc
 import os
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -100,19 +99,25 @@ def counted(
 
 
 class _HubCollector(Collector):
-    """Reads the event counters of every hub of this process when scraped."""
+    """Reads the event counters of every hub of this process when scraped.
+
+    A counter must never go down: when an app stops, its hub's counts move into ``retired``
+    rather than vanishing with the hub.
+    """
 
     def __init__(self) -> None:
-        self.hubs: weakref.WeakSet[Hub] = weakref.WeakSet()
+        self.hubs: set[Hub] = set()
+        self.retired_received = 0
+        self.retired_delivered = 0
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         hubs = list(self.hubs)
         received = CounterMetricFamily("gateway_events_received", "Slot events received from Redis by the hub")
-        received.add_metric([], sum(h.received for h in hubs))
+        received.add_metric([], self.retired_received + sum(h.received for h in hubs))
         delivered = CounterMetricFamily(
             "gateway_events_delivered", "Slot events handed to local live clients (one per client)"
         )
-        delivered.add_metric([], sum(h.delivered for h in hubs))
+        delivered.add_metric([], self.retired_delivered + sum(h.delivered for h in hubs))
         yield received
         yield delivered
 
@@ -124,6 +129,14 @@ REGISTRY.register(_hubs)
 def watch(hub: Hub) -> None:
     """Report a hub's event counts (called when the app starts)."""
     _hubs.hubs.add(hub)
+
+
+def retire(hub: Hub) -> None:
+    """Keep a stopped hub's counts in the totals and stop watching it (called when the app stops)."""
+    if hub in _hubs.hubs:
+        _hubs.hubs.discard(hub)
+        _hubs.retired_received += hub.received
+        _hubs.retired_delivered += hub.delivered
 
 
 GC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)

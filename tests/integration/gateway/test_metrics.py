@@ -37,6 +37,14 @@ async def scrape(client: Client | httpx.AsyncClient) -> dict[tuple[str, frozense
 
 
 async def test_hold_confirm_and_conflict_move_their_counters(client: Client, clinic: Clinic) -> None:
+    hub = client.app.state.services.hub
+
+    async def subscribed() -> bool:
+        # The app waits at most 2 s for the subscription at start; under load it can take longer,
+        # and an event published before it is live is (rightly) never "received" on pub/sub.
+        return bool(hub.connected.is_set())
+
+    await eventually(subscribed)
     before = await scrape(client)
     ada, bob = await patient(client, clinic), await patient(client, clinic)
     body = {"doctor_id": clinic.doctor_id, "appointment_type_id": clinic.type_30, "start": clinic.at(2, 10)}
