@@ -7,7 +7,6 @@ from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
@@ -34,15 +33,15 @@ class Scripts:
     def __getitem__(self, name: str) -> AsyncScript:
         return self._scripts[name]
 
-    def queue(self, pipe: Pipeline, name: str, keys: Sequence[Any], args: Sequence[Any]) -> None:
-        """Queue a plain ``EVALSHA`` of a script on a pipeline.
+    def evalsha(self, name: str, keys: Sequence[Any], args: Sequence[Any]) -> tuple[Any, ...]:
+        """A plain ``EVALSHA`` of a script, as a command for a pipeline or a :class:`~holds.batch.Batcher`.
 
         redis-py's own way (``script(..., client=pipe)``) sends ``SCRIPT EXISTS`` before every
         pipeline that carries a script: a second round trip on the hot path. Here a pipeline
         that meets ``NOSCRIPT`` (Redis restarted or flushed its scripts) gets the error back as
-        its result; the caller :meth:`load` s the script and sends the pipeline again.
+        its result; the caller :meth:`load` s the script and sends the command again.
         """
-        pipe.execute_command("EVALSHA", self._scripts[name].sha, len(keys), *keys, *args)
+        return ("EVALSHA", self._scripts[name].sha, len(keys), *keys, *args)
 
     async def load(self, name: str) -> None:
         """Load a script into Redis (after ``NOSCRIPT``)."""

@@ -1,0 +1,91 @@
+"""Send the Redis commands that many requests issue at about the same moment in one pipeline.
+
+Under load a gateway process has dozens of holds in flight. Sent one pipeline each, every hold
+pays redis-py's whole per-call path (a pooled connection, retry wrapper, timeout, pipeline set-up
+and reset), which the profile showed as about a fifth of a hold's CPU. A :class:`Batcher` queues
+the commands callers hand it during one turn of the event loop and sends them together at the end
+of that turn: one connection, one write, one read of all the answers. A lone request waits no
+longer than before (the flush runs in the same turn), and Redis runs each caller's commands in
+order, one after another, exactly as separate pipelines would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+
+Command = Sequence[Any]
+
+
+class Batcher:
+    """Auto-pipelining for one Redis client.
+
+    Args:
+        redis: the client whose pool the pipelines use.
+        max_batch: most commands one pipeline carries (a longer queue is sent as several).
+    """
+
+    def __init__(self, redis: Redis, max_batch: int = 512) -> None:
+        self.redis = redis
+        self.max_batch = max_batch
+        self._queue: list[tuple[Sequence[Command], asyncio.Future[list[Any]]]] = []
+        self._queued = 0
+        self._scheduled = False
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def execute(self, *commands: Command) -> list[Any]:
+        """Run ``commands`` (each ``(name, *args)``) back to back; their replies, in order.
+
+        A command Redis refuses comes back as its exception (``raise_on_error=False``), so the
+        caller decides (``NOSCRIPT``, for one, means: load the script and send again). A failure of
+        the connection itself is raised to every caller of that batch.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        self._queue.append((commands, future))
+        self._queued += len(commands)
+        if self._queued >= self.max_batch:
+            self._flush()
+        elif not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        if not self._queue:
+            return
+        batch, self._queue, self._queued = self._queue, [], 0
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[tuple[Sequence[Command], asyncio.Future[list[Any]]]]) -> None:
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for commands, _ in batch:
+                    for command in commands:
+                        pipe.execute_command(*command)
+                replies = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:  # every waiting caller gets the failure
+            failure = exc if isinstance(exc, Exception) else ConnectionError("the Redis batch was cancelled")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        at = 0
+        for commands, future in batch:
+            if not future.done():  # its caller may have been cancelled meanwhile
+                future.set_result(replies[at : at + len(commands)])
+            at += len(commands)
+
+    async def drain(self) -> None:
+        """Wait for the batches on their way (on shutdown)."""
+        self._flush()
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
