@@ -1,11 +1,18 @@
-"""The per-process fan-out: ONE Redis pub/sub subscription, every local client fed in memory.
+"""The per-process fan-out: ONE Redis pub/sub connection, every local client fed in memory.
 
 The hold scripts PUBLISH each event themselves (in the same Lua call as the change), so the hub
-only listens. It holds one ``PSUBSCRIBE`` on every doctor's channel under the deployment's prefix
-rather than a ``SUBSCRIBE`` per doctor: a client is live the moment it is routed locally (no
-round trip to Redis, nothing to reference-count), at the price of every process receiving every
-doctor's events, which it drops cheaply (a string prefix check) when no local client follows
-that doctor. Sharded pub/sub per doctor is the step after one Redis (design.md, "Scale").
+only listens. On its one connection it subscribes (``SUBSCRIBE``) to the channel of each doctor
+at least one local client follows, and to no other doctor's: a process no longer receives (nor
+does Redis write to it) the events of doctors nobody here follows. A doctor's first local
+follower has the hub's subscription task send ``SUBSCRIBE`` (attaching never waits for Redis);
+the last one leaving has it send ``UNSUBSCRIBE``. What is published between attaching and
+Redis's confirmation reaches nobody here, so the confirmation pushes :class:`Missed` for that
+doctor and its followers catch up from the replay log (:mod:`broadcast.feed`). Plain channels,
+no pattern, are also what sharded pub/sub (``SSUBSCRIBE``, design.md, "Scale") needs.
+
+One more channel is always subscribed: the deployment-wide resync channel, on which
+``holds/scripts/resync.lua`` repeats every ``resync`` event, so every process forgets its cached
+schedule of any doctor (:attr:`Hub.on_resync`), followed here or not.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ logger = logging.getLogger("broadcast.hub")
 
 
 class Hub:
-    """Routes every slot event of this deployment to the local clients that follow its doctor.
+    """Routes the slot events of the doctors followed here to the local clients that follow them.
 
     Args:
         redis_url: the Redis the hold scripts publish on.
@@ -54,7 +61,8 @@ class Hub:
         retry_max_seconds: float = 2.0,
     ) -> None:
         self._url = redis_url
-        self._pattern = keys.channel_pattern()
+        self._keys = keys
+        self._resync_channel = keys.resync_channel()
         # "P:ev:{doctor}": the doctor's id sits between the braces after this head
         self._head = keys.channel("").removesuffix("{}") + "{"
         self._queue_size = queue_size
@@ -65,6 +73,12 @@ class Hub:
         """The name the subscription shows in ``CLIENT LIST`` (operators, and tests that cut it)."""
         self._routes: dict[str, set[Subscriber]] = {}
         self._last_seq: dict[str, int] = {}
+        self._subscribed: set[str] = set()
+        """Doctors whose channel the current connection was last told to SUBSCRIBE (not UNSUBSCRIBE)."""
+        self._confirming: dict[str, int] = {}
+        """SUBSCRIBE commands per doctor whose confirmation has not arrived yet."""
+        self._changed = asyncio.Event()
+        """Set when a doctor got its first local follower or lost its last one."""
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.connected = asyncio.Event()
@@ -74,13 +88,14 @@ class Hub:
         self.reconnects = 0
         """Subscriptions made after the first (each one followed by a catch-up of every client)."""
         self.received = 0
-        """Slot events received from Redis (any doctor's; for ``/metrics``)."""
+        """Slot events received from Redis on doctors' channels (those followed here; for ``/metrics``)."""
         self.delivered = 0
         """Slot events handed to local clients, one per client (for ``/metrics``)."""
         self.on_resync: list[Callable[[str | None], None]] = []
         """Called with the doctor's id for every ``resync`` event of any doctor (followed here or
-        not), and with ``None`` whenever the subscription (re)starts and events may have been
-        missed: per-process caches of the schedule forget what an edit elsewhere changed."""
+        not: they come on the deployment's resync channel), and with ``None`` whenever the
+        subscription (re)starts and events may have been missed: per-process caches of the
+        schedule forget what an edit elsewhere changed."""
 
     # --- clients -------------------------------------------------------------------------------
 
@@ -89,8 +104,16 @@ class Hub:
         return Subscriber(self, self._queue_size, on_close)
 
     def attach(self, subscriber: Subscriber, doctor_id: str) -> None:
-        """Route ``doctor_id``'s events to ``subscriber`` (called by :meth:`Subscriber.follow`)."""
-        self._routes.setdefault(doctor_id, set()).add(subscriber)
+        """Route ``doctor_id``'s events to ``subscriber`` (called by :meth:`Subscriber.follow`).
+
+        The doctor's first local follower has the hub subscribe to the doctor's channel; once Redis
+        confirms, the followers get :class:`Missed` for what was published in between.
+        """
+        followers = self._routes.get(doctor_id)
+        if followers is None:
+            followers = self._routes[doctor_id] = set()
+            self._changed.set()
+        followers.add(subscriber)
 
     def detach(self, subscriber: Subscriber, doctor_id: str) -> None:
         """Stop routing ``doctor_id``'s events to ``subscriber``."""
@@ -101,6 +124,11 @@ class Hub:
         if not followers:
             del self._routes[doctor_id]
             self._last_seq.pop(doctor_id, None)
+            self._changed.set()  # the hub unsubscribes, unless someone follows again meanwhile
+
+    def listening(self, doctor_id: str) -> bool:
+        """Whether Redis confirmed the subscription to the doctor's channel (events reach here live)."""
+        return self.connected.is_set() and doctor_id in self._subscribed and not self._confirming.get(doctor_id)
 
     @property
     def clients(self) -> int:
@@ -157,6 +185,7 @@ class Hub:
                 client_name=self.client_name,
             )
             pubsub = redis.pubsub()
+            syncing: asyncio.Task[None] | None = None
             try:
                 await self._subscribe(pubsub)
                 if not first:
@@ -169,13 +198,19 @@ class Hub:
                 self._last_seq.clear()
                 self._resynced(None)
                 self._broadcast(Missed())
-                await self._listen(pubsub)
+                syncing = asyncio.create_task(self._sync(pubsub), name="broadcast-hub-subscriptions")
+                await self._listen(pubsub, syncing)
             except (RedisError, OSError) as exc:
                 if self._stopping:
                     return  # the error is how redis-py reported our own cancellation
                 logger.warning("pub/sub connection lost (%s); reconnecting in %.2fs", exc, delay)
             finally:
                 self.connected.clear()
+                if syncing is not None:
+                    syncing.cancel()
+                    await asyncio.wait({syncing}, timeout=1)
+                    if syncing.done() and not syncing.cancelled():
+                        syncing.exception()  # reported by _listen, or moot once the connection is gone
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
                 with contextlib.suppress(RedisError, OSError):
@@ -184,20 +219,53 @@ class Hub:
             delay = min(delay * 2, self._retry_max)
 
     async def _subscribe(self, pubsub: PubSub) -> None:
-        await pubsub.psubscribe(self._pattern)
+        """Subscribe a fresh connection to the resync channel and every doctor followed here."""
+        doctors = list(self._routes)
+        self._subscribed = set(doctors)
+        self._confirming.clear()
+        self._changed.clear()  # _sync starts from what is subscribed here
+        channels = [self._resync_channel, *(self._keys.channel(d) for d in doctors)]
+        await pubsub.subscribe(*channels)
         # Live only once Redis confirms: events published before that are caught up from the log.
+        # One SUBSCRIBE's confirmations come back together, before any message on its channels.
+        waiting = set(channels)
         async with asyncio.timeout(5):
-            while True:
+            while waiting:
                 message = await pubsub.get_message(timeout=5)
-                if message is not None and message["type"] == "psubscribe":
-                    break
+                if message is not None and message["type"] == "subscribe":
+                    waiting.discard(message["channel"])
         self.connected.set()
 
-    async def _listen(self, pubsub: PubSub) -> None:
+    async def _sync(self, pubsub: PubSub) -> None:
+        """Keep the connection's doctor channels in step with the doctors followed here.
+
+        Runs beside :meth:`_listen` on the same connection (commands are written while the
+        listener waits to read; their confirmations arrive through the listener). Attaches and
+        detaches of one loop turn go out as one ``UNSUBSCRIBE`` and one ``SUBSCRIBE``; a doctor
+        left and followed again before this ran needs no command at all.
+        """
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            gone = [d for d in self._subscribed if d not in self._routes]
+            new = [d for d in self._routes if d not in self._subscribed]
+            if gone:
+                self._subscribed.difference_update(gone)
+                await pubsub.unsubscribe(*(self._keys.channel(d) for d in gone))
+            if new:
+                self._subscribed.update(new)
+                for doctor_id in new:
+                    self._confirming[doctor_id] = self._confirming.get(doctor_id, 0) + 1
+                await pubsub.subscribe(*(self._keys.channel(d) for d in new))
+
+    async def _listen(self, pubsub: PubSub, syncing: asyncio.Task[None]) -> None:
         last_heard = time.monotonic()
         pinged = False
         while not self._stopping:
             message = await pubsub.get_message(timeout=self._idle)
+            if syncing.done():
+                syncing.result()  # a failed (UN)SUBSCRIBE: the connection is gone, reconnect
+                raise ConnectionError("the pub/sub subscription task ended")
             now = time.monotonic()
             if message is None:
                 if now - last_heard > 3 * self._idle:
@@ -207,24 +275,61 @@ class Hub:
                     pinged = True
                 continue
             last_heard, pinged = now, False
-            if message["type"] == "pmessage":
+            kind = message["type"]
+            if kind == "message":
+                channel, data = message["channel"], message["data"]
+                if channel == self._resync_channel:
+                    self._resync_message(data)
+                    continue
                 self.received += 1
-                self._dispatch(message["channel"], message["data"])
+                self._dispatch(channel, data)
                 # redis-py hands out buffered messages without yielding to the loop; let the
                 # clients' streams run between messages so a burst does not fill their queues.
                 await asyncio.sleep(0)
+            elif kind == "subscribe":
+                self._confirmed(message["channel"])
+
+    def _doctor(self, channel: str) -> str | None:
+        if not (channel.startswith(self._head) and channel.endswith("}")):
+            return None
+        return channel[len(self._head) : -1]
+
+    def _confirmed(self, channel: str) -> None:
+        """Redis confirmed a SUBSCRIBE: from here on the doctor's events arrive live."""
+        doctor_id = self._doctor(channel)
+        if doctor_id is None:
+            return
+        pending = self._confirming.get(doctor_id, 0) - 1
+        if pending > 0:
+            self._confirming[doctor_id] = pending
+        else:
+            self._confirming.pop(doctor_id, None)
+        followers = self._routes.get(doctor_id)
+        if followers:
+            # what was published between attach and now reached nobody here: check the log
+            self._send(followers, Missed(doctor_id))
+
+    def _resync_message(self, data: str) -> None:
+        try:
+            doctor_id = Envelope.parse(data).doctor_id
+        except msgspec.DecodeError:
+            logger.warning("ignored a malformed event on %s: %.200s", self._resync_channel, data)
+            return
+        self._resynced(doctor_id)
 
     # --- fan-out -------------------------------------------------------------------------------
 
     def _dispatch(self, channel: str, data: str) -> None:
-        if not (channel.startswith(self._head) and channel.endswith("}")):
+        doctor_id = self._doctor(channel)
+        if doctor_id is None:
             return
-        doctor_id = channel[len(self._head) : -1]
         if '"resync"' in data:  # only a resync event carries that string (a cheap test, no decoding)
+            # Forget the cached schedule before the local clients see the event and refetch; the
+            # copy on the resync channel comes right after and forgets it again (harmless).
             self._resynced(doctor_id)
         followers = self._routes.get(doctor_id)
         if not followers:
-            return  # nobody here follows this doctor: not even worth decoding
+            return  # the last follower left; the UNSUBSCRIBE is on its way
         try:
             envelope = Envelope.parse(data)
         except msgspec.DecodeError:

@@ -239,8 +239,10 @@ class HoldEngine:
 
     async def resync(self, doctor_id: uuid.UUID) -> int:
         """Tell every open page of the doctor to fetch the slots again (windows or overrides changed)."""
-        # the seq key is passed only so a cluster routes the script to the doctor's shard
-        result = await self.scripts["resync"](keys=[self.keys.seq(doctor_id)], args=self._common(doctor_id))
+        # the seq key is passed only so a cluster routes the script to the doctor's shard; the event
+        # also goes to the deployment-wide resync channel, which every process's hub listens to
+        args = [*self._common(doctor_id), self.keys.resync_channel()]
+        result = await self.scripts["resync"](keys=[self.keys.seq(doctor_id)], args=args)
         for forget in self.on_resync:
             forget(doctor_id)
         return int(result[1])

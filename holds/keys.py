@@ -47,9 +47,10 @@ class Keys:
         """The pub/sub channel of one doctor's slot events."""
         return f"{self.prefix}:ev:{{{doctor_id}}}"
 
-    def channel_pattern(self) -> str:
-        """A pattern matching every doctor's channel under this prefix."""
-        return f"{self.prefix}:ev:*"
+    def resync_channel(self) -> str:
+        """The deployment-wide channel that repeats every ``resync`` event (not hash-tagged: one per
+        deployment), so every process forgets its cached schedule of a doctor it does not follow."""
+        return f"{self.prefix}:resync"
 
     @property
     def due(self) -> str:

@@ -1,6 +1,9 @@
 -- The doctor's schedule changed in a way single slot events cannot describe (a window or an
--- override): tell every open page to fetch the slots again.
--- ARGV: base, channel, log_max, doctor_id
+-- override): tell every open page to fetch the slots again, and every gateway process (following
+-- the doctor or not) to forget what it cached of the doctor's schedule.
+-- ARGV: base, channel, log_max, doctor_id, resync_channel
 local base, channel, log_max, doctor_id = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local seq = announce(base, channel, log_max, 'resync', doctor_id, nil, nil, now_ms())
+-- the same payload, as announce just logged it, on the channel every hub subscribes to
+redis.call('PUBLISH', ARGV[5], redis.call('LINDEX', base .. 'log', 0))
 return {'ok', seq}

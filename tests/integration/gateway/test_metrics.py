@@ -39,10 +39,14 @@ async def scrape(client: Client | httpx.AsyncClient) -> dict[tuple[str, frozense
 async def test_hold_confirm_and_conflict_move_their_counters(client: Client, clinic: Clinic) -> None:
     hub = client.app.state.services.hub
 
+    # The hub hears only the doctors followed in its process: follow this one, as a live page would.
+    follower = hub.subscriber()
+    follower.follow(clinic.doctor_id)
+
     async def subscribed() -> bool:
         # The app waits at most 2 s for the subscription at start; under load it can take longer,
         # and an event published before it is live is (rightly) never "received" on pub/sub.
-        return bool(hub.connected.is_set())
+        return bool(hub.listening(clinic.doctor_id))
 
     await eventually(subscribed)
     before = await scrape(client)
@@ -81,6 +85,7 @@ async def test_hold_confirm_and_conflict_move_their_counters(client: Client, cli
         )
 
     await eventually(heard)
+    follower.close("gone")
 
 
 async def test_live_connections_and_delivered_events_on_a_served_gateway(
