@@ -107,8 +107,9 @@ class HoldEngine:
         """Called with the doctor's id right after :meth:`resync` announced it: this process's
         caches forget the doctor's schedule before the edit's answer leaves."""
 
-    def _common(self, doctor_id: uuid.UUID) -> list[Any]:
-        return [self.keys.base(doctor_id), self.keys.channel(doctor_id), self._log_max, str(doctor_id)]
+    def _common(self, doctor_id: uuid.UUID | str) -> list[Any]:
+        doctor = str(doctor_id)
+        return [self.keys.base(doctor), self.keys.channel(doctor), self._log_max, doctor]
 
     async def hold(
         self,
@@ -129,10 +130,12 @@ class HoldEngine:
         hold_id = uuid.uuid4()
         token = new_hold_token(doctor_id)
         start_ms, block_ms = to_ms(start), to_ms(blocked_until)
-        keys = [self.keys.hold(doctor_id, hold_id), self.keys.warm(doctor_id)]
-        keys += self.keys.cells(doctor_id, start_ms, block_ms)
+        # Each id is turned into text once: UUID.__str__ is Python code, and a hold names the
+        # doctor in a dozen keys and arguments.
+        doctor, hold = str(doctor_id), str(hold_id)
+        keys = [self.keys.hold(doctor, hold), self.keys.warm(doctor), *self.keys.cells(doctor, start_ms, block_ms)]
         args = [
-            *self._common(doctor_id), str(hold_id), token_hash(token), ttl_ms, self._history_ms,
+            *self._common(doctor), hold, token_hash(token), ttl_ms, self._history_ms,
             iso(start), iso(end), start_ms, block_ms, str(appointment_type_id), patient_ref,
         ]  # fmt: skip
         for _ in range(3):
@@ -141,7 +144,7 @@ class HoldEngine:
             # losing hold leaves an index entry the sweeper drops at its deadline.
             result, _ = await self.batcher.execute(
                 self.scripts.evalsha("hold", keys, args),
-                ("ZADD", self.keys.due, _estimated_deadline(ttl_ms), f"{doctor_id}|{hold_id}"),
+                ("ZADD", self.keys.due, _estimated_deadline(ttl_ms), f"{doctor}|{hold}"),
             )
             if is_noscript(result):
                 await self.scripts.load("hold")

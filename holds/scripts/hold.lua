@@ -12,9 +12,8 @@ local now = now_ms()
 -- Announce lapsed holds of this doctor before anything new, so events stay in causal order.
 expire_due(base, channel, log_max, doctor_id, now)
 
-for i = 3, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then return {'taken'} end
-end
+-- one EXISTS over every cell: it counts those that exist
+if redis.call('EXISTS', unpack(KEYS, 3)) > 0 then return {'taken'} end
 
 local deadline = now + ttl
 for i = 3, #KEYS do
