@@ -95,5 +95,6 @@ class Services:
     async def close(self) -> None:
         await self.hub.stop()
         await self.sweeper.stop()
+        await self.engine.batcher.drain()  # a batch on its way gets its answers before Redis closes
         await self.redis.aclose()
         await self.db.close()
