@@ -48,6 +48,9 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        # Above "info" uvicorn filters its access lines out, yet still builds each one's fields
+        # (client address, path with query) on every response: not building them is free.
+        access_log=args.log_level in ("trace", "debug", "info"),
         proxy_headers=True,
         # SIGTERM: stop accepting, close live streams, and exit within 5 s.
         timeout_graceful_shutdown=4,

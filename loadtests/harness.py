@@ -188,19 +188,20 @@ class RawHTTP:
 
     The benchmark shares two cores with the gateway, Redis and Postgres: every microsecond the
     client spends is one the server does not get, so this speaks just enough HTTP for JSON
-    requests and ``Content-Length`` answers (what the gateway sends outside of event streams).
+    requests and ``Content-Length`` answers (what the gateway sends outside of event streams),
+    as a bare protocol: the event loop hands it bytes and it wakes its caller once per answer.
     """
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._protocol: _Answers | None = None
         self._head = f"Host: {host}:{port}\r\n".encode()
 
     async def connect(self) -> None:
         """Open the connection (a request opens it too when needed)."""
-        self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        loop = asyncio.get_running_loop()
+        _, self._protocol = await loop.create_connection(_Answers, self.host, self.port)
 
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
@@ -210,31 +211,69 @@ class RawHTTP:
         Returns:
             The status code and the body.
         """
-        if self._writer is None:
+        if self._protocol is None:
             await self.connect()
-        assert self._reader is not None and self._writer is not None
+        assert self._protocol is not None
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items()).encode()
         kind = b"Content-Type: application/json\r\n" if body else b""
-        self._writer.write(
+        return await self._protocol.ask(
             b"%s %s HTTP/1.1\r\n%s%s%sContent-Length: %d\r\n\r\n%s"
             % (method.encode(), path.encode(), self._head, extra, kind, len(body), body)
         )
-        head = await self._reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._protocol is not None:
+            self._protocol.close()
+            self._protocol = None
+
+
+class _Answers(asyncio.Protocol):
+    """The protocol under :class:`RawHTTP`: one request in flight, its answer parsed in place."""
+
+    def __init__(self) -> None:
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._waiting: asyncio.Future[tuple[int, bytes]] | None = None
+        self._lost: Exception | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def ask(self, request: bytes) -> asyncio.Future[tuple[int, bytes]]:
+        if self._lost is not None or self._transport is None:
+            raise ConnectionError(f"the connection is closed ({self._lost!r})")
+        self._waiting = asyncio.get_running_loop().create_future()
+        self._transport.write(request)
+        return self._waiting
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        end = self._buffer.find(b"\r\n\r\n")
+        if end < 0 or self._waiting is None:
+            return
+        head = bytes(self._buffer[:end])
         length = 0
         for line in head.split(b"\r\n")[1:]:
             if line[:15].lower() == b"content-length:":
                 length = int(line[15:])
                 break
-        return status, await self._reader.readexactly(length) if length else b""
+        if len(self._buffer) < end + 4 + length:
+            return
+        answer = bytes(self._buffer[end + 4 : end + 4 + length])
+        del self._buffer[: end + 4 + length]
+        waiting, self._waiting = self._waiting, None
+        if not waiting.done():
+            waiting.set_result((int(head[9:12]), answer))
 
-    async def close(self) -> None:
-        """Close the connection."""
-        if self._writer is not None:
-            self._writer.close()
-            with contextlib.suppress(OSError):
-                await self._writer.wait_closed()
-            self._writer = None
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = exc or ConnectionError("closed by the server")
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_exception(self._lost)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
 
 
 _encode = msgspec.json.encode
