@@ -7,9 +7,18 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from gateway.errors import RateLimited
 from gateway.settings import Rate
+from holds.batch import Batcher
+
+# One fixed window: the first request starts it (SET NX PX), each one counts (INCR); the answer
+# carries the count and the time the window has left.
+COUNT = """
+redis.call('SET', KEYS[1], 0, 'PX', ARGV[1], 'NX')
+return {redis.call('INCR', KEYS[1]), redis.call('PTTL', KEYS[1])}
+"""
 
 
 def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -25,12 +34,16 @@ class Limiter:
         redis: the shared Redis.
         prefix: the deployment's key prefix.
         enabled: ``GATEWAY_RATE_LIMITS``; off turns every check into a no-op.
+        batcher: sends the counts with the other requests' Redis commands of the moment (a hold
+            counts twice, per patient and per address: one script call each, one round trip).
     """
 
-    def __init__(self, redis: Redis, prefix: str, enabled: bool) -> None:
+    def __init__(self, redis: Redis, prefix: str, enabled: bool, batcher: Batcher | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
         self.enabled = enabled
+        self.batcher = batcher or Batcher(redis)
+        self._script = redis.register_script(COUNT)
 
     async def check(self, scope: str, ident: str, rate: Rate) -> None:
         """Count one request of ``ident`` against ``rate``.
@@ -38,17 +51,39 @@ class Limiter:
         Raises:
             RateLimited: 429 with ``retry_after`` (also sent as the ``Retry-After`` header).
         """
-        if not self.enabled:
+        await self.check_all([(scope, ident, rate)])
+
+    async def check_all(self, checks: list[tuple[str, str, Rate]]) -> None:
+        """Count one request against each ``(scope, ident, rate)``, in order, in one round trip.
+
+        As if checked one after another: a request the first budget refuses does not count
+        against the ones after it (their counts are taken back; refusals are the rare path).
+
+        Raises:
+            RateLimited: for the first budget exceeded.
+        """
+        if not self.enabled or not checks:
             return
-        key = f"{self.prefix}:rl:{scope}:{ident}"
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, 0, px=rate.seconds * 1000, nx=True)
-            pipe.incr(key)
-            pipe.pttl(key)
-            _, count, ttl_ms = await pipe.execute()
-        if int(count) > rate.count:
-            retry_after = max(1, math.ceil(int(ttl_ms) / 1000))
-            raise RateLimited(
-                f"Too many requests: at most {rate.count} per {rate.seconds} s. Try again in {retry_after} s.",
-                retry_after=retry_after,
-            )
+        commands = [
+            ("EVALSHA", self._script.sha, 1, f"{self.prefix}:rl:{scope}:{ident}", rate.seconds * 1000)
+            for scope, ident, rate in checks
+        ]
+        replies = await self.batcher.execute(*commands)
+        if any(isinstance(reply, NoScriptError) for reply in replies):
+            # Redis restarted or flushed its scripts: load it, count again (a count that did
+            # land twice costs its caller one request of budget, never a wrong answer)
+            self._script.sha = await self.redis.script_load(COUNT)
+            replies = await self.batcher.execute(*commands)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        for n, ((_, _, rate), (count, ttl_ms)) in enumerate(zip(checks, replies, strict=True)):
+            if int(count) > rate.count:
+                later = [("DECR", command[3]) for command in commands[n + 1 :]]
+                if later:
+                    await self.batcher.execute(*later)
+                retry_after = max(1, math.ceil(int(ttl_ms) / 1000))
+                raise RateLimited(
+                    f"Too many requests: at most {rate.count} per {rate.seconds} s. Try again in {retry_after} s.",
+                    retry_after=retry_after,
+                )

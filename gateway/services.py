@@ -87,7 +87,7 @@ class Services:
             replay=ReplayLog(redis, keys),
             verifier=verifier,
             auth=Authenticator(db, settings.admin_token, verifier),
-            limiter=Limiter(redis, keys.prefix, settings.rate_limits),
+            limiter=Limiter(redis, keys.prefix, settings.rate_limits, engine.batcher),
             origins=OriginPolicy(db),
             appointments=AppointmentService(db, booking),
         )

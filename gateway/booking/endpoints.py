@@ -45,9 +45,10 @@ async def rate_limit(svc: Services, request: Request[Any, Any, Any], caller: Pri
         if action == "holds"
         else (trust.confirms_per_patient, trust.confirms_per_address)
     )
+    checks = [(f"{action}:address", client_address(request), per_address)]
     if caller.patient_ref is not None:
-        await svc.limiter.check(f"{action}:patient", f"{caller.organisation_id}:{caller.patient_ref}", per_patient)
-    await svc.limiter.check(f"{action}:address", client_address(request), per_address)
+        checks.insert(0, (f"{action}:patient", f"{caller.organisation_id}:{caller.patient_ref}", per_patient))
+    await svc.limiter.check_all(checks)  # one round trip for both
 
 
 @get("/v1/doctors/{doctor_id:uuid}/slots", tags=["booking"])
