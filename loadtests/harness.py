@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import json
 import os
 import resource
 import socket
@@ -18,7 +19,9 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -337,3 +340,37 @@ async def make_clinic(
         {"organisation_id": org, "name": f"{minutes} min", "duration_minutes": minutes} | rules,
     )
     return BenchClinic(org, slug, doctor_ids, type_id)
+
+
+# --- what the benchmark's phases share ---------------------------------------------------------
+
+DAY0 = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def iso(instant: datetime) -> str:
+    # isoformat: several times cheaper than strftime, and the hold phase formats one per request
+    return instant.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80
+
+
+async def sessions(url: str, slug: str, count: int, at_once: int = 32) -> list[dict[str, str]]:
+    """``count`` anonymous patient sessions (bearer headers)."""
+    host, port = address(url)
+    conns = [RawHTTP(host, port) for _ in range(min(at_once, count))]
+    out: list[dict[str, str]] = []
+
+    async def worker(conn: RawHTTP, share: int) -> None:
+        for _ in range(share):
+            status, raw = await conn.request("POST", "/v1/sessions", body({"organisation_slug": slug}))
+            if status != 201:
+                raise RuntimeError(f"POST /v1/sessions answered {status}: {raw[:200]!r}")
+            out.append({"Authorization": f"Bearer {json.loads(raw)['token']}"})
+        await conn.close()
+
+    shares = [count // len(conns) + (n < count % len(conns)) for n in range(len(conns))]
+    await asyncio.gather(*(worker(c, s) for c, s in zip(conns, shares, strict=True)))
+    return out
