@@ -56,10 +56,15 @@ class Services:
             assert booking is not None
             return await booking.booked(doctor_id)
 
+        async def stale(appointment_id: Any) -> Any:
+            assert booking is not None
+            return await booking.stale_booking(appointment_id)
+
         engine = HoldEngine(
             redis,
             keys,
             warmer,
+            stale=stale,
             log_max=settings.booking.replay_log_size,
             history_ms=settings.booking.hold_history_seconds * 1000,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from redis.asyncio import Redis
 from holds.batch import Batcher
 from holds.keys import CELL_MS, Keys, cell_numbers, new_hold_token, token_hash
 from holds.scripts import Scripts, is_noscript
+
+logger = logging.getLogger("holds.engine")
 
 WARM_TTL_MS = 3_600_000
 """How long a doctor's booked cells count as warm before they are re-read from Postgres."""
@@ -80,6 +83,9 @@ class HoldState:
 
 BeginOutcome = Literal["ok", "booked", "busy", "gone", "unknown"]
 Warmer = Callable[[uuid.UUID], Awaitable[Sequence[BookedInterval]]]
+StaleCheck = Callable[[uuid.UUID], Awaitable[tuple[datetime, datetime, datetime] | None]]
+"""For an appointment whose booked cells block a hold: ``(start, end, blocked_until)`` when it no
+longer blocks anything (cancelled or moved, but Redis was not told), else ``None``."""
 
 
 class HoldEngine:
@@ -89,18 +95,28 @@ class HoldEngine:
         redis: a client created with ``decode_responses=True``.
         keys: key names under the deployment's prefix.
         warmer: reads a doctor's booked intervals from Postgres, used when Redis has lost them.
+        stale: asks Postgres whether a booked cell that blocks a hold is stale (see
+            :data:`StaleCheck`); its cells are then freed and the hold tried again.
         log_max: events kept per doctor in the replay log.
         history_ms: how long a finished hold is remembered.
     """
 
     def __init__(
-        self, redis: Redis, keys: Keys, warmer: Warmer, *, log_max: int = 512, history_ms: int = 86_400_000
+        self,
+        redis: Redis,
+        keys: Keys,
+        warmer: Warmer,
+        *,
+        stale: StaleCheck | None = None,
+        log_max: int = 512,
+        history_ms: int = 86_400_000,
     ) -> None:
         self.redis = redis
         self.keys = keys
         self.scripts = Scripts(redis)
         self.batcher = Batcher(redis)
         self._warmer = warmer
+        self._stale = stale
         self._log_max = log_max
         self._history_ms = history_ms
         self.on_resync: list[Callable[[uuid.UUID], None]] = []
@@ -138,7 +154,8 @@ class HoldEngine:
             *self._common(doctor), hold, token_hash(token), ttl_ms, self._history_ms,
             iso(start), iso(end), start_ms, block_ms, str(appointment_type_id), patient_ref,
         ]  # fmt: skip
-        for _ in range(3):
+        healed = False
+        for _ in range(4):
             # One round trip: the script and the sweeper's index entry travel in one pipeline (with
             # the other requests' commands of this moment, see holds/batch.py). A
             # losing hold leaves an index entry the sweeper drops at its deadline.
@@ -155,10 +172,33 @@ class HoldEngine:
                 await self.warm(doctor_id, await self._warmer(doctor_id))
                 continue
             if result[0] == "taken":
+                if len(result) > 1 and not healed and await self._heal(doctor_id, str(result[1])):
+                    healed = True
+                    continue
                 return None
             _, seq, deadline = result
             return NewHold(hold_id, token, from_ms(int(deadline)), int(seq))
         raise RuntimeError("Redis lost the doctor's booked cells again right after re-warming them")
+
+    async def _heal(self, doctor_id: uuid.UUID, booked: str) -> bool:
+        """Free the cells of a booked appointment Postgres no longer has active; whether it did.
+
+        A cancel or reschedule commits in Postgres, then frees the cells in Redis; if Redis failed
+        in between, the cells would refuse every hold until the appointment's end while /slots
+        (which reads Postgres) offers the slot. The first hold that meets them repairs that.
+        """
+        if self._stale is None:
+            return False
+        try:
+            appointment_id = uuid.UUID(booked.removeprefix("b:"))
+        except ValueError:
+            return False
+        interval = await self._stale(appointment_id)
+        if interval is None:
+            return False
+        logger.warning("freed the cells of appointment %s, which no longer blocks them", appointment_id)
+        await self.free(doctor_id, appointment_id, *interval)
+        return True
 
     async def state(self, doctor_id: uuid.UUID, hold_id: uuid.UUID) -> HoldState | None:
         """What Redis remembers of a hold (``None`` when it never existed or was forgotten)."""

@@ -467,6 +467,14 @@ class BookingService:
             "reference": given.reference,
         }
 
+    async def stale_booking(self, appointment_id: uuid.UUID) -> tuple[datetime, datetime, datetime] | None:
+        """The interval of an appointment that holds booked cells in Redis but no longer blocks
+        anything in Postgres (cancelled or moved while Redis was unreachable), else ``None``."""
+        appointment = await appointments_repo.get(self.db, appointment_id)
+        if appointment is None or appointment.status in appointments_repo.ACTIVE_STATUSES:
+            return None  # still booked (or gone entirely: its cells expire at its end)
+        return appointment.starts_at, appointment.ends_at, appointment.blocked_until
+
     async def booked(self, doctor_id: uuid.UUID) -> list[BookedInterval]:
         """A doctor's booked intervals that still matter, for re-warming Redis."""
         now = utcnow()

@@ -12,8 +12,17 @@ local now = now_ms()
 -- Announce lapsed holds of this doctor before anything new, so events stay in causal order.
 expire_due(base, channel, log_max, doctor_id, now)
 
--- one EXISTS over every cell: it counts those that exist
-if redis.call('EXISTS', unpack(KEYS, 3)) > 0 then return {'taken'} end
+-- One MGET over every cell. A booked cell ('b:<appointment id>') is named in the answer: if
+-- Postgres no longer has that appointment active (its cancel could not reach Redis), the caller
+-- frees its cells and tries again.
+local taken = false
+for _, value in ipairs(redis.call('MGET', unpack(KEYS, 3))) do
+  if value then
+    if string.sub(value, 1, 2) == 'b:' then return {'taken', value} end
+    taken = true
+  end
+end
+if taken then return {'taken'} end
 
 local deadline = now + ttl
 for i = 3, #KEYS do

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import icalendar
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gateway.settings import Settings
 from tests.integration.appointments.lifecycle_support import book, events, hold, insert_past
@@ -229,3 +231,26 @@ async def test_ics_is_valid_with_a_stable_uid_and_a_rising_sequence(client: Clie
     changed = second.walk("VEVENT")[0]
     assert str(changed["UID"]) == str(event["UID"])
     assert int(str(changed["SEQUENCE"])) == 1 and str(changed["STATUS"]) == "CANCELLED"
+
+
+async def test_a_cancel_whose_redis_step_failed_does_not_leave_the_slot_unholdable(
+    client: Client, clinic: Clinic, settings: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    me = await patient(client, clinic)
+    start = clinic.at(3, 11)
+    a = await book(client, clinic, start, me)
+    engine = client.app.state.services.engine
+
+    async def unreachable(*args: object, **kwargs: object) -> int:
+        raise RedisConnectionError("Redis went away between the commit and the free")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(engine, "free", unreachable)
+        r = await client.post(f"/v1/appointments/{a['id']}/cancel", json={"reason": "Better"}, headers=me)
+    assert r.status_code == 503  # the cancel committed; Redis did not hear of it
+    assert (await client.get(f"/v1/appointments/{a['id']}", headers=me)).json()["status"] == "cancelled"
+    # /slots (Postgres) offers the slot again, and the hold that meets the stale cells frees them
+    r = await hold(client, clinic, start, me)
+    assert r.status_code == 201, r.text
+    logged = await events(redis_url, settings, clinic.doctor_id)
+    assert [e["type"] for e in logged][-3:] == ["slot.booked", "slot.freed", "slot.held"]

@@ -135,3 +135,44 @@ async def test_cold_doctor_is_rewarmed_from_the_store_before_holding(redis: Redi
     assert await take(engine, doctor, START + timedelta(minutes=30), 30) is None  # inside the booked 40 min
     assert await take(engine, doctor, START + timedelta(minutes=40), 30) is not None
     assert calls == [doctor]  # warmed once, then the flag holds
+
+
+async def test_stale_booked_cells_are_freed_by_the_first_hold_that_meets_them(redis: Redis, keys: Keys) -> None:
+    doctor, cancelled, active = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    first, second = START, START + timedelta(minutes=60)
+    asked: list[uuid.UUID] = []
+
+    async def stale(appointment_id: uuid.UUID) -> tuple[datetime, datetime, datetime] | None:
+        asked.append(appointment_id)
+        if appointment_id == cancelled:  # Postgres says cancelled: its cells block nothing
+            return first, first + timedelta(minutes=30), first + timedelta(minutes=30)
+        return None
+
+    engine = HoldEngine(redis, keys, no_bookings, stale=stale)
+    # both appointments' cells as a confirm leaves them (a cancel whose `free` never reached Redis)
+    await engine.warm(
+        doctor,
+        [
+            BookedInterval(cancelled, first, first + timedelta(minutes=30)),
+            BookedInterval(active, second, second + timedelta(minutes=30)),
+        ],
+    )
+
+    assert await take(engine, doctor, first, 30) is not None
+    assert await take(engine, doctor, second, 30) is None  # really booked: still refused
+    assert asked == [cancelled, active]
+    # the slot's release was announced before the new hold, in order
+    assert [(e["type"], e["start"]) for e in await events(redis, keys, doctor)] == [
+        ("slot.freed", "2031-03-03T09:00:00Z"),
+        ("slot.held", "2031-03-03T09:00:00Z"),
+    ]
+    # a cell held by a live hold is never sent to Postgres to be checked
+    assert await take(engine, doctor, first, 30) is None
+    assert asked == [cancelled, active]
+
+
+async def test_without_a_stale_check_booked_cells_refuse(redis: Redis, keys: Keys) -> None:
+    doctor = uuid.uuid4()
+    engine = engine_for(redis, keys)
+    await engine.warm(doctor, [BookedInterval(uuid.uuid4(), START, START + timedelta(minutes=30))])
+    assert await take(engine, doctor, START, 30) is None
