@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import asyncpg
@@ -19,15 +20,41 @@ def server_settings(settings: DatabaseSettings) -> dict[str, str]:
     return {"search_path": f'"{settings.schema}", public', "timezone": "UTC"}
 
 
+logger = logging.getLogger("store.pool")
+
+
+async def _connect(*args: Any, **kwargs: Any) -> Any:
+    """``asyncpg.connect``, with "nothing answers" reported as asyncpg's connection failure.
+
+    A refused or timed-out connection surfaces from asyncpg as a bare ``OSError`` or
+    ``TimeoutError``; as ``ConnectionFailureError`` the API maps it to 503 naming Postgres
+    (gateway/errors.py) like every other lost connection, never to a 500.
+    """
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except (OSError, TimeoutError) as exc:
+        raise asyncpg.ConnectionFailureError(f"Postgres does not answer: {exc}") from exc
+
+
 async def open_pool(settings: DatabaseSettings) -> asyncpg.Pool[Any]:
-    """Open a pool on ``settings.url`` with the schema on the search path."""
-    pool = await asyncpg.create_pool(
-        settings.url,
-        min_size=settings.pool_min,
-        max_size=settings.pool_max,
-        server_settings=server_settings(settings),
-        init=_init_connection,
-        command_timeout=30,
-    )
+    """Open a pool on ``settings.url`` with the schema on the search path.
+
+    When Postgres does not answer yet (it starts after the gateway, or is failing over), the pool
+    opens empty instead of failing the start: requests that need Postgres answer 503 (and
+    ``/healthz`` names it) until it answers, then connections are made as they are needed. A
+    refusal by Postgres itself (wrong database, password) still fails the start.
+    """
+    options: dict[str, Any] = {
+        "connect": _connect,
+        "max_size": settings.pool_max,
+        "server_settings": server_settings(settings),
+        "init": _init_connection,
+        "command_timeout": 30,
+    }
+    try:
+        pool = await asyncpg.create_pool(settings.url, min_size=settings.pool_min, **options)
+    except asyncpg.ConnectionFailureError as exc:
+        logger.warning("Postgres does not answer (%s); serving 503 until it does", exc)
+        pool = await asyncpg.create_pool(settings.url, min_size=0, **options)
     assert pool is not None
     return pool
