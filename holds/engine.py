@@ -127,6 +127,17 @@ class HoldEngine:
         doctor = str(doctor_id)
         return [self.keys.base(doctor), self.keys.channel(doctor), self._log_max, doctor]
 
+    async def _run(self, name: str, keys: Sequence[Any], args: Sequence[Any] = ()) -> Any:
+        """One script call, sent with the other requests' commands of the moment (holds/batch.py),
+        and sent again once after loading the script when Redis answers ``NOSCRIPT``."""
+        (result,) = await self.batcher.execute(self.scripts.evalsha(name, keys, args))
+        if is_noscript(result):
+            await self.scripts.load(name)
+            (result,) = await self.batcher.execute(self.scripts.evalsha(name, keys, args))
+        if isinstance(result, Exception):
+            raise result
+        return result
+
     async def hold(
         self,
         *,
@@ -202,7 +213,9 @@ class HoldEngine:
 
     async def state(self, doctor_id: uuid.UUID, hold_id: uuid.UUID) -> HoldState | None:
         """What Redis remembers of a hold (``None`` when it never existed or was forgotten)."""
-        h: dict[str, str] = await self.redis.hgetall(self.keys.hold(doctor_id, hold_id))  # type: ignore[assignment]
+        (h,) = await self.batcher.execute(("HGETALL", self.keys.hold(doctor_id, hold_id)))
+        if isinstance(h, Exception):
+            raise h
         if not h:
             return None
         start_ms, block_ms = int(h["start_ms"]), int(h["block_ms"])
@@ -223,9 +236,7 @@ class HoldEngine:
         """Let a hold go. Returns ``ok``, ``busy``, ``gone`` or ``unknown``."""
         keys = [self.keys.hold(doctor_id, hold_id)]
         keys += self.keys.cells(doctor_id, to_ms(state.start), to_ms(state.blocked_until))
-        result = await self.scripts["release"](
-            keys=keys, args=[*self._common(doctor_id), str(hold_id), token_hash(token)]
-        )
+        result = await self._run("release", keys, [*self._common(doctor_id), str(hold_id), token_hash(token)])
         return str(result[0])
 
     async def begin_confirm(self, state: HoldState, token: str, grace_ms: int) -> tuple[BeginOutcome, str | None]:
@@ -265,7 +276,7 @@ class HoldEngine:
             *self._common(state.doctor_id), str(state.hold_id), outcome,
             str(appointment_id or ""), to_ms(state.blocked_until),
         ]  # fmt: skip
-        await self.scripts["confirm_end"](keys=keys, args=args)
+        await self._run("confirm_end", keys, args)
 
     async def free(
         self, doctor_id: uuid.UUID, appointment_id: uuid.UUID, start: datetime, end: datetime, blocked_until: datetime
@@ -277,7 +288,7 @@ class HoldEngine:
         """
         keys = self.keys.cells(doctor_id, to_ms(start), to_ms(blocked_until))
         args = [*self._common(doctor_id), str(appointment_id), iso(start), iso(end)]
-        result = await self.scripts["free"](keys=keys, args=args)
+        result = await self._run("free", keys, args)
         return int(result[1])
 
     async def resync(self, doctor_id: uuid.UUID) -> int:
@@ -285,14 +296,14 @@ class HoldEngine:
         # the seq key is passed only so a cluster routes the script to the doctor's shard; the event
         # also goes to the deployment-wide resync channel, which every process's hub listens to
         args = [*self._common(doctor_id), self.keys.resync_channel()]
-        result = await self.scripts["resync"](keys=[self.keys.seq(doctor_id)], args=args)
+        result = await self._run("resync", [self.keys.seq(doctor_id)], args)
         for forget in self.on_resync:
             forget(doctor_id)
         return int(result[1])
 
     async def snapshot(self, doctor_id: uuid.UUID) -> Snapshot:
         """The doctor's sequence number and live held intervals, read atomically."""
-        seq, members = await self.scripts["snapshot"](keys=[self.keys.holds(doctor_id), self.keys.seq(doctor_id)])
+        seq, members = await self._run("snapshot", [self.keys.holds(doctor_id), self.keys.seq(doctor_id)])
         held = []
         for member in members:
             hold_id, start_ms, block_ms = member.split("|")
@@ -309,7 +320,7 @@ class HoldEngine:
             for n in cell_numbers(to_ms(appointment.start), block_ms):
                 keys.append(f"{base}cell:{n}")
                 args += [f"b:{appointment.appointment_id}", block_ms]
-        await self.scripts["warm"](keys=keys, args=args)
+        await self._run("warm", keys, args)
 
     async def expire_due(self, limit: int = 500) -> int:
         """One sweep: expire (and announce) holds whose deadline has passed.

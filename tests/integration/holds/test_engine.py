@@ -176,3 +176,24 @@ async def test_without_a_stale_check_booked_cells_refuse(redis: Redis, keys: Key
     engine = engine_for(redis, keys)
     await engine.warm(doctor, [BookedInterval(uuid.uuid4(), START, START + timedelta(minutes=30))])
     assert await take(engine, doctor, START, 30) is None
+
+
+async def test_every_script_call_survives_redis_forgetting_its_scripts(redis: Redis, keys: Keys) -> None:
+    engine = engine_for(redis, keys)
+    doctor = uuid.uuid4()
+    await redis.script_flush()
+    held = await take(engine, doctor, START, 30)
+    assert held is not None
+    await redis.script_flush()
+    assert [h.hold_id for h in (await engine.snapshot(doctor)).held] == [str(held.hold_id)]
+    await redis.script_flush()
+    state = await engine.state(doctor, held.hold_id)
+    assert state is not None and state.status == "held"
+    assert await engine.release(doctor, held.hold_id, held.token, state) == "ok"
+    await redis.script_flush()
+    await engine.free(doctor, uuid.uuid4(), START, START + timedelta(minutes=30), START + timedelta(minutes=30))
+    await redis.script_flush()
+    await engine.resync(doctor)
+    assert [e["type"] for e in await events(redis, keys, doctor)] == [
+        "slot.held", "slot.released", "slot.freed", "resync",
+    ]  # fmt: skip
