@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
 
 from gateway.errors import RateLimited
 from gateway.settings import Rate
@@ -64,22 +63,16 @@ class Limiter:
         """
         if not self.enabled or not checks:
             return
-        commands = [
-            ("EVALSHA", self._script.sha, 1, f"{self.prefix}:rl:{scope}:{ident}", rate.seconds * 1000)
-            for scope, ident, rate in checks
-        ]
-        replies = await self.batcher.execute(*commands)
-        if any(isinstance(reply, NoScriptError) for reply in replies):
-            # Redis restarted or flushed its scripts: load it, count again (a count that did
-            # land twice costs its caller one request of budget, never a wrong answer)
-            self._script.sha = await self.redis.script_load(COUNT)
-            replies = await self.batcher.execute(*commands)
+        keys = [f"{self.prefix}:rl:{scope}:{ident}" for scope, ident, _ in checks]
+        replies = await self.batcher.execute(
+            *((self._script, 1, key, rate.seconds * 1000) for key, (_, _, rate) in zip(keys, checks, strict=True))
+        )
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
         for n, ((_, _, rate), (count, ttl_ms)) in enumerate(zip(checks, replies, strict=True)):
             if int(count) > rate.count:
-                later = [("DECR", command[3]) for command in commands[n + 1 :]]
+                later = [("DECR", key) for key in keys[n + 1 :]]
                 if later:
                     await self.batcher.execute(*later)
                 retry_after = max(1, math.ceil(int(ttl_ms) / 1000))

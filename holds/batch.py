@@ -16,8 +16,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 Command = Sequence[Any]
+"""``(name, *args)``, or ``(script, numkeys, *keys, *args)`` with a registered script: sent as a
+plain ``EVALSHA`` and, when Redis answers ``NOSCRIPT`` (it restarted or flushed its scripts),
+loaded and sent once more, so no caller handles that case."""
 
 
 class Batcher:
@@ -40,8 +45,7 @@ class Batcher:
         """Run ``commands`` (each ``(name, *args)``) back to back; their replies, in order.
 
         A command Redis refuses comes back as its exception (``raise_on_error=False``), so the
-        caller decides (``NOSCRIPT``, for one, means: load the script and send again). A failure of
-        the connection itself is raised to every caller of that batch.
+        caller decides. A failure of the connection itself is raised to every caller of that batch.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[Any]] = loop.create_future()
@@ -65,11 +69,17 @@ class Batcher:
 
     async def _send(self, batch: list[tuple[Sequence[Command], asyncio.Future[list[Any]]]]) -> None:
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for commands, _ in batch:
-                    for command in commands:
-                        pipe.execute_command(*command)
-                replies = await pipe.execute(raise_on_error=False)
+            flat = [command for commands, _ in batch for command in commands]
+            replies = await self._pipeline(flat)
+            # Scripts Redis forgot: load each once, send those commands again (rare: after a restart)
+            forgotten = [
+                n for n, reply in enumerate(replies) if _is_script(flat[n]) and isinstance(reply, NoScriptError)
+            ]
+            if forgotten:
+                for script in {id(flat[n][0]): flat[n][0] for n in forgotten}.values():
+                    script.sha = await self.redis.script_load(script.script)
+                for n, reply in zip(forgotten, await self._pipeline([flat[n] for n in forgotten]), strict=True):
+                    replies[n] = reply
         except BaseException as exc:  # every waiting caller gets the failure
             failure = exc if isinstance(exc, Exception) else ConnectionError("the Redis batch was cancelled")
             for _, future in batch:
@@ -84,8 +94,22 @@ class Batcher:
                 future.set_result(replies[at : at + len(commands)])
             at += len(commands)
 
+    async def _pipeline(self, commands: list[Command]) -> list[Any]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for command in commands:
+                if _is_script(command):
+                    pipe.execute_command("EVALSHA", command[0].sha, *command[1:])
+                else:
+                    pipe.execute_command(*command)
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        return replies
+
     async def drain(self) -> None:
         """Wait for the batches on their way (on shutdown)."""
         self._flush()
         if self._sending:
             await asyncio.gather(*self._sending, return_exceptions=True)
+
+
+def _is_script(command: Command) -> bool:
+    return isinstance(command[0], AsyncScript)

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from holds.batch import Batcher
 from holds.keys import CELL_MS, Keys, cell_numbers, new_hold_token, token_hash
-from holds.scripts import Scripts, is_noscript
+from holds.scripts import Scripts
 
 logger = logging.getLogger("holds.engine")
 
@@ -128,12 +128,8 @@ class HoldEngine:
         return [self.keys.base(doctor), self.keys.channel(doctor), self._log_max, doctor]
 
     async def _run(self, name: str, keys: Sequence[Any], args: Sequence[Any] = ()) -> Any:
-        """One script call, sent with the other requests' commands of the moment (holds/batch.py),
-        and sent again once after loading the script when Redis answers ``NOSCRIPT``."""
+        """One script call, sent with the other requests' commands of the moment (holds/batch.py)."""
         (result,) = await self.batcher.execute(self.scripts.evalsha(name, keys, args))
-        if is_noscript(result):
-            await self.scripts.load(name)
-            (result,) = await self.batcher.execute(self.scripts.evalsha(name, keys, args))
         if isinstance(result, Exception):
             raise result
         return result
@@ -166,7 +162,7 @@ class HoldEngine:
             iso(start), iso(end), start_ms, block_ms, str(appointment_type_id), patient_ref,
         ]  # fmt: skip
         healed = False
-        for _ in range(4):
+        for _ in range(3):
             # One round trip: the script and the sweeper's index entry travel in one pipeline (with
             # the other requests' commands of this moment, see holds/batch.py). A
             # losing hold leaves an index entry the sweeper drops at its deadline.
@@ -174,9 +170,6 @@ class HoldEngine:
                 self.scripts.evalsha("hold", keys, args),
                 ("ZADD", self.keys.due, _estimated_deadline(ttl_ms), f"{doctor}|{hold}"),
             )
-            if is_noscript(result):
-                await self.scripts.load("hold")
-                continue
             if isinstance(result, Exception):
                 raise result
             if result[0] == "cold":
@@ -249,14 +242,10 @@ class HoldEngine:
         keys = [self.keys.hold(state.doctor_id, state.hold_id)]
         keys += self.keys.cells(state.doctor_id, to_ms(state.start), to_ms(state.blocked_until))
         args = [*self._common(state.doctor_id), str(state.hold_id), token_hash(token), grace_ms]
-        for _ in range(2):
-            result, _ = await self.batcher.execute(
-                self.scripts.evalsha("confirm_begin", keys, args),
-                ("ZADD", self.keys.due, _estimated_deadline(grace_ms), f"{state.doctor_id}|{state.hold_id}"),
-            )
-            if not is_noscript(result):
-                break
-            await self.scripts.load("confirm_begin")
+        result, _ = await self.batcher.execute(
+            self.scripts.evalsha("confirm_begin", keys, args),
+            ("ZADD", self.keys.due, _estimated_deadline(grace_ms), f"{state.doctor_id}|{state.hold_id}"),
+        )
         if isinstance(result, Exception):
             raise result
         outcome: BeginOutcome = result[0]

@@ -8,7 +8,6 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
 
 NAMES = (
     "hold", "release", "confirm_begin", "confirm_end", "expire", "snapshot", "warm", "due_remove", "free", "resync",
@@ -34,21 +33,10 @@ class Scripts:
         return self._scripts[name]
 
     def evalsha(self, name: str, keys: Sequence[Any], args: Sequence[Any]) -> tuple[Any, ...]:
-        """A plain ``EVALSHA`` of a script, as a command for a pipeline or a :class:`~holds.batch.Batcher`.
+        """A script call as a :class:`~holds.batch.Batcher` command: a plain ``EVALSHA``.
 
         redis-py's own way (``script(..., client=pipe)``) sends ``SCRIPT EXISTS`` before every
-        pipeline that carries a script: a second round trip on the hot path. Here a pipeline
-        that meets ``NOSCRIPT`` (Redis restarted or flushed its scripts) gets the error back as
-        its result; the caller :meth:`load` s the script and sends the command again.
+        pipeline that carries a script: a second round trip on the hot path. The batcher instead
+        loads a script only when Redis answers ``NOSCRIPT`` (it restarted or flushed its scripts).
         """
-        return ("EVALSHA", self._scripts[name].sha, len(keys), *keys, *args)
-
-    async def load(self, name: str) -> None:
-        """Load a script into Redis (after ``NOSCRIPT``)."""
-        script = self._scripts[name]
-        script.sha = await self._redis.script_load(script.script)
-
-
-def is_noscript(result: object) -> bool:
-    """Whether a pipeline result is Redis's ``NOSCRIPT`` error."""
-    return isinstance(result, NoScriptError)
+        return (self._scripts[name], len(keys), *keys, *args)

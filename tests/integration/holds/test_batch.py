@@ -83,3 +83,15 @@ async def test_a_cancelled_caller_leaves_the_others_their_replies(redis: Redis, 
     with pytest.raises(asyncio.CancelledError):
         await doomed
     await batcher.drain()
+
+
+async def test_a_script_redis_forgot_is_loaded_and_sent_again(redis: Redis, keys: Keys) -> None:
+    batcher = CountingBatcher(redis)
+    script = redis.register_script("return redis.call('INCR', KEYS[1])")
+    await redis.script_flush()
+    replies = await asyncio.gather(
+        batcher.execute((script, 1, f"{keys.prefix}:s1"), ("SET", f"{keys.prefix}:plain", "1")),
+        batcher.execute((script, 1, f"{keys.prefix}:s2")),
+    )
+    assert list(replies) == [[1, True], [1]]
+    assert await redis.script_exists(script.sha) == [True]
