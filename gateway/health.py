@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 
-from gateway.services import Services
+from gateway.services import services_of
 
 
 async def _check(name: str, probe: Any) -> tuple[str, str]:
@@ -21,7 +21,7 @@ async def _check(name: str, probe: Any) -> tuple[str, str]:
 @get("/healthz", tags=["ops"])
 async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Whether this process reaches Postgres and Redis."""
-    services: Services = request.app.state.services
+    services = services_of(request)
     results = dict(
         await asyncio.gather(
             _check("postgres", services.db.fetchval("SELECT 1")),

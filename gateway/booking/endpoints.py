@@ -14,7 +14,7 @@ from gateway.auth import Principal, require_principal
 from gateway.booking import schemas
 from gateway.booking.service import BookingService, OriginCheck, appointment_out
 from gateway.ratelimit import client_address
-from gateway.services import Services
+from gateway.services import Services, services_of
 from gateway.timeutil import instant, utcnow, zone
 
 DEFAULT_DAYS = 14
@@ -29,12 +29,6 @@ def origin_check(svc: Services, request: Request[Any, Any, Any]) -> OriginCheck:
         await svc.origins.check(request.scope, organisation_id)
 
     return check
-
-
-def services_of(request: Request[Any, Any, Any]) -> Services:
-    """The process's services, without a dependency (see :func:`create_hold`)."""
-    services: Services = request.app.state.services
-    return services
 
 
 async def rate_limit(svc: Services, request: Request[Any, Any, Any], caller: Principal, action: str) -> None:

@@ -31,7 +31,7 @@ from broadcast.subscriber import OVERFLOW, SHUTDOWN, Closed
 from gateway import metrics
 from gateway.errors import ValidationFailed
 from gateway.live.common import current_seq, parse_doctor, parse_seq, require_doctors
-from gateway.services import Services
+from gateway.services import Services, services_of
 
 logger = logging.getLogger("gateway.live")
 
@@ -44,11 +44,6 @@ RETRY_MS = 1000
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 Render = Callable[[list[Envelope]], bytes]
-
-
-def _services(request: Request[Any, Any, Any]) -> Services:
-    services: Services = request.app.state.services
-    return services
 
 
 @get("/v1/doctors/{doctor_id:uuid}/events", media_type="text/event-stream")
@@ -66,7 +61,7 @@ async def doctor_events(
     ``Last-Event-ID`` wins over ``after`` (a browser reconnects to the URL it first opened, with
     the last id it saw). Without either, the stream starts at the doctor's current ``seq``.
     """
-    services = _services(request)
+    services = services_of(request)
     doctor = str(doctor_id)
     raw = last_event_id or after
     await require_doctors(services, [doctor])
@@ -92,7 +87,7 @@ async def events(
     Each ``id`` is an opaque cursor holding every doctor's position; sent back as
     ``Last-Event-ID`` (or ``after``) it resumes all of them at once.
     """
-    services = _services(request)
+    services = services_of(request)
     doctors = list(dict.fromkeys(parse_doctor(d) for d in doctor_ids))
     limit = services.settings.live.max_doctors
     if len(doctors) > limit:

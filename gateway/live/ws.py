@@ -25,7 +25,7 @@ from broadcast.feed import Feed
 from broadcast.subscriber import OVERFLOW, SHUTDOWN, Closed
 from gateway import metrics
 from gateway.live.common import missing_doctors
-from gateway.services import Services
+from gateway.services import Services, services_of
 
 logger = logging.getLogger("gateway.live")
 
@@ -53,7 +53,7 @@ _encode = msgspec.json.Encoder().encode
 @websocket("/v1/ws")
 async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     """Follow any number of doctors (up to ``GATEWAY_LIVE_MAX_DOCTORS``) over one WebSocket."""
-    services: Services = socket.app.state.services
+    services = services_of(socket)
     await socket.accept()
     await _Session(socket, services).run()
 
