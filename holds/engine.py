@@ -331,16 +331,14 @@ class HoldEngine:
                 doctor_id = uuid.UUID(doctor)
             except ValueError:
                 # not an entry this engine wrote: drop it, or it would stall every later deadline
-                await self.scripts["due_remove"](keys=[self.keys.due], args=[member, score])
+                await self._run("due_remove", [self.keys.due], [member, score])
                 continue
-            result = await self.scripts["expire"](
-                keys=[self.keys.hold(doctor, hold)], args=[*self._common(doctor_id), hold]
-            )
+            result = await self._run("expire", [self.keys.hold(doctor, hold)], [*self._common(doctor_id), hold])
             if result[0] == "later":
                 await self.redis.zadd(self.keys.due, {member: int(result[1])}, gt=True)
                 continue
             expired += result[0] == "expired"
-            await self.scripts["due_remove"](keys=[self.keys.due], args=[member, score])
+            await self._run("due_remove", [self.keys.due], [member, score])
         return expired
 
 

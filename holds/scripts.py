@@ -29,9 +29,6 @@ class Scripts:
         self._redis = redis
         self._scripts: dict[str, AsyncScript] = {n: redis.register_script(source(n)) for n in NAMES}
 
-    def __getitem__(self, name: str) -> AsyncScript:
-        return self._scripts[name]
-
     def evalsha(self, name: str, keys: Sequence[Any], args: Sequence[Any]) -> tuple[Any, ...]:
         """A script call as a :class:`~holds.batch.Batcher` command: a plain ``EVALSHA``.
 
