@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
+from sse_starlette import ServerSentEvent
 
 EventType = Literal["slot.held", "slot.released", "slot.booked", "slot.freed", "resync"]
 
@@ -41,12 +42,14 @@ class Envelope:
     client sees the fields in the documented order whichever path (live, replay) it came by.
     """
 
-    __slots__ = ("_frame", "data", "event")
+    __slots__ = ("_frame", "_sse_message", "_ws_message", "data", "event")
 
     def __init__(self, event: SlotEvent) -> None:
         self.event = event
         self.data: bytes = _encode(event)
         self._frame: bytes | None = None
+        self._sse_message: dict[str, Any] | None = None
+        self._ws_message: dict[str, Any] | None = None
 
     @classmethod
     def parse(cls, raw: str | bytes) -> Envelope:
@@ -85,9 +88,25 @@ class Envelope:
             return self._frame
         return _frame(event_id, self.event.type, self.data)
 
+    def sse_message(self) -> dict[str, Any]:
+        """The ASGI body message of :meth:`sse` (default id), built once and shared by every client."""
+        message = self._sse_message
+        if message is None:
+            message = self._sse_message = {"type": "http.response.body", "body": self.sse(), "more_body": True}
+        return message
+
+    def ws_message(self) -> dict[str, Any]:
+        """The ASGI WebSocket text message carrying :attr:`data`, built once and shared."""
+        message = self._ws_message
+        if message is None:
+            message = self._ws_message = {"type": "websocket.send", "text": self.data.decode()}
+        return message
+
     def __repr__(self) -> str:
         return f"Envelope({self.event.type} {self.event.doctor_id} #{self.event.seq})"
 
 
 def _frame(event_id: str, kind: str, data: bytes) -> bytes:
-    return b"id: %s\nevent: %s\ndata: %s\n\n" % (event_id.encode(), kind.encode(), data)
+    # sse-starlette's encoder keeps the wire format to the spec for any data (line breaks become
+    # several data lines); it runs once per event and stream kind, never per client.
+    return ServerSentEvent(data.decode(), event=kind, id=event_id, sep="\n").encode()

@@ -7,8 +7,13 @@ does Redis write to it) the events of doctors nobody here follows. A doctor's fi
 follower has the hub's subscription task send ``SUBSCRIBE`` (attaching never waits for Redis);
 the last one leaving has it send ``UNSUBSCRIBE``. What is published between attaching and
 Redis's confirmation reaches nobody here, so the confirmation pushes :class:`Missed` for that
-doctor and its followers catch up from the replay log (:mod:`broadcast.feed`). Plain channels,
+doctor and its followers catch up from the replay log (:mod:`broadcast.stream`). Plain channels,
 no pattern, are also what sharded pub/sub (``SSUBSCRIBE``, design.md, "Scale") needs.
+
+Each event is handed to every follower in one loop (:meth:`Stream.offer`): a caught-up client's
+ASGI ``send`` is called right there with the event's shared message. One clock task per process
+sends the keepalives of every quiet stream and, when the server starts to shut down, closes every
+stream cleanly (so uvicorn's drain is not held up by open streams).
 
 One more channel is always subscribed: the deployment-wide resync channel, on which
 ``holds/scripts/resync.lua`` repeats every ``resync`` event, so every process forgets its cached
@@ -30,10 +35,25 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from sse_starlette.sse import AppStatus
 
 from broadcast.events import Envelope
-from broadcast.subscriber import OVERFLOW, SHUTDOWN, Item, Missed, Restarted, Subscriber
+from broadcast.replay import ReplayLog
+from broadcast.stream import SHUTDOWN, Framing, Missed, Restarted, Send, Stream
 from holds.keys import Keys
+
+CLOCK_SECONDS = 0.25
+"""How often the clock looks for a server shutdown (streams then end within about this long)."""
+
+
+def shutting_down() -> bool:
+    """Whether the uvicorn server of this process began a graceful shutdown.
+
+    sse-starlette hooks uvicorn's signal handler and raises ``AppStatus.should_exit`` (its
+    documented way for streams to learn of a shutdown); importing it is what installs the hook.
+    """
+    return bool(AppStatus.should_exit)
+
 
 logger = logging.getLogger("broadcast.hub")
 
@@ -44,7 +64,10 @@ class Hub:
     Args:
         redis_url: the Redis the hold scripts publish on.
         keys: channel names under the deployment's prefix.
-        queue_size: items one client may have waiting before it is dropped.
+        queue_size: items one client may have waiting (behind an unfinished send, or while it
+            catches up) before it is dropped.
+        ping_seconds: a stream that sent nothing for this long gets a keepalive.
+        send_timeout_seconds: a send that does not finish within this long drops its client.
         idle_seconds: after this long without a message the hub pings Redis; after three times
             as long without an answer it treats the connection as dead and reconnects.
         retry_seconds: first pause before reconnecting; it doubles up to ``retry_max_seconds``.
@@ -56,6 +79,8 @@ class Hub:
         keys: Keys,
         *,
         queue_size: int = 256,
+        ping_seconds: float = 15.0,
+        send_timeout_seconds: float = 30.0,
         idle_seconds: float = 5.0,
         retry_seconds: float = 0.05,
         retry_max_seconds: float = 2.0,
@@ -66,12 +91,17 @@ class Hub:
         # "P:ev:{doctor}": the doctor's id sits between the braces after this head
         self._head = keys.channel("").removesuffix("{}") + "{"
         self._queue_size = queue_size
+        self._ping = ping_seconds
+        self._send_timeout = send_timeout_seconds
         self._idle = idle_seconds
         self._retry = retry_seconds
         self._retry_max = retry_max_seconds
         self.client_name = f"{keys.prefix}:hub:{os.getpid()}"
         """The name the subscription shows in ``CLIENT LIST`` (operators, and tests that cut it)."""
-        self._routes: dict[str, set[Subscriber]] = {}
+        self._routes: dict[str, dict[Stream, None]] = {}
+        """The local followers of each doctor (an ordered set: the fan-out order is the follow order)."""
+        self._streams: dict[Stream, None] = {}
+        """Every open local stream (for keepalives and shutdown), following doctors or not yet."""
         self._last_seq: dict[str, int] = {}
         self._subscribed: set[str] = set()
         """Doctors whose channel the current connection was last told to SUBSCRIBE (not UNSUBSCRIBE)."""
@@ -80,6 +110,7 @@ class Hub:
         self._changed = asyncio.Event()
         """Set when a doctor got its first local follower or lost its last one."""
         self._task: asyncio.Task[None] | None = None
+        self._clock: asyncio.Task[None] | None = None
         self._stopping = False
         self.connected = asyncio.Event()
         """Set while the subscription is live."""
@@ -99,28 +130,53 @@ class Hub:
 
     # --- clients -------------------------------------------------------------------------------
 
-    def subscriber(self, on_close: Callable[[str], None] | None = None) -> Subscriber:
-        """A new inbox for one client; it follows no doctor yet."""
-        return Subscriber(self, self._queue_size, on_close)
+    def stream(
+        self, send: Send, framing: Framing, replay: ReplayLog, on_end: Callable[[], None] | None = None
+    ) -> Stream:
+        """A new live stream for one client (it follows no doctor yet).
 
-    def attach(self, subscriber: Subscriber, doctor_id: str) -> None:
-        """Route ``doctor_id``'s events to ``subscriber`` (called by :meth:`Subscriber.follow`).
+        Args:
+            send: the client's ASGI ``send``.
+            framing: how events become messages for this kind of stream.
+            replay: reads the replay log when the client resumes or catches up.
+            on_end: ends the connection when the stream's closing message cannot go out.
+        """
+        stream = Stream(
+            self,
+            send,
+            framing,
+            replay,
+            limit=self._queue_size,
+            send_timeout=self._send_timeout,
+            on_end=on_end,
+        )
+        self._streams[stream] = None
+        if self._stopping or shutting_down():
+            stream.close(SHUTDOWN)
+        return stream
+
+    def forget(self, stream: Stream) -> None:
+        """A stream closed (called by :meth:`Stream.close`)."""
+        self._streams.pop(stream, None)
+
+    def attach(self, stream: Stream, doctor_id: str) -> None:
+        """Route ``doctor_id``'s events to ``stream`` (called by :meth:`Stream.follow`).
 
         The doctor's first local follower has the hub subscribe to the doctor's channel; once Redis
         confirms, the followers get :class:`Missed` for what was published in between.
         """
         followers = self._routes.get(doctor_id)
         if followers is None:
-            followers = self._routes[doctor_id] = set()
+            followers = self._routes[doctor_id] = {}
             self._changed.set()
-        followers.add(subscriber)
+        followers[stream] = None
 
-    def detach(self, subscriber: Subscriber, doctor_id: str) -> None:
-        """Stop routing ``doctor_id``'s events to ``subscriber``."""
+    def detach(self, stream: Stream, doctor_id: str) -> None:
+        """Stop routing ``doctor_id``'s events to ``stream``."""
         followers = self._routes.get(doctor_id)
         if followers is None:
             return
-        followers.discard(subscriber)
+        followers.pop(stream, None)
         if not followers:
             del self._routes[doctor_id]
             self._last_seq.pop(doctor_id, None)
@@ -135,6 +191,18 @@ class Hub:
         """Local clients following at least one doctor."""
         return len({s for followers in self._routes.values() for s in followers})
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the hub runs in (streams must be made and fed in it)."""
+        if self._task is None:
+            raise RuntimeError("the hub is not running")
+        return self._task.get_loop()
+
+    @property
+    def streams(self) -> int:
+        """Open local streams, following a doctor or not yet."""
+        return len(self._streams)
+
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def start(self, wait_seconds: float = 2.0) -> None:
@@ -146,6 +214,7 @@ class Hub:
         if self._task is None:
             self._stopping = False
             self._task = asyncio.create_task(self._run(), name="broadcast-hub")
+            self._clock = asyncio.create_task(self._tick(), name="broadcast-clock")
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait_seconds):
                 await self.connected.wait()
@@ -158,6 +227,9 @@ class Hub:
         shutdown never hangs here.
         """
         task, self._task = self._task, None
+        clock, self._clock = self._clock, None
+        if clock is not None:
+            clock.cancel()
         if task is not None:
             self._stopping = True
             task.cancel()
@@ -166,9 +238,31 @@ class Hub:
                 logger.warning("the pub/sub listener did not stop within %.1fs; leaving it", grace_seconds)
             elif not task.cancelled() and task.exception() is not None:
                 logger.warning("the pub/sub listener ended with %r", task.exception())
-        for followers in list(self._routes.values()):
-            for subscriber in list(followers):
-                subscriber.close(SHUTDOWN)
+        self.close_all(SHUTDOWN)
+
+    def close_all(self, reason: str) -> None:
+        """Close every local stream (each sends its closing message: SSE ends its body)."""
+        for stream in list(self._streams):
+            stream.close(reason)
+
+    async def _tick(self) -> None:
+        """The process's one clock: keepalives for quiet streams, and the shutdown watch.
+
+        One timer for every stream, instead of a timer per stream armed and cancelled around
+        every event; a stream that sent anything during the interval needs no keepalive.
+        """
+        loop = asyncio.get_running_loop()
+        next_ping = loop.time() + self._ping
+        while True:
+            await asyncio.sleep(max(0.0, min(CLOCK_SECONDS, next_ping - loop.time())))
+            if shutting_down():
+                # uvicorn waits for open responses before it finishes: end every stream now, so
+                # clients reconnect elsewhere and resume by their last id
+                self.close_all(SHUTDOWN)
+            if loop.time() >= next_ping:
+                next_ping = loop.time() + self._ping
+                for stream in list(self._streams):
+                    stream.keepalive()
 
     async def _run(self) -> None:
         delay = self._retry
@@ -212,7 +306,7 @@ class Hub:
                     if syncing.done() and not syncing.cancelled():
                         syncing.exception()  # reported by _listen, or moot once the connection is gone
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
                 with contextlib.suppress(RedisError, OSError):
                     await redis.aclose()
             await asyncio.sleep(delay)
@@ -350,22 +444,30 @@ class Hub:
             except Exception:  # a cache's bug must not end the subscription
                 logger.exception("a resync listener failed")
 
-    def _broadcast(self, item: Item) -> None:
-        everyone = {s for followers in self._routes.values() for s in followers}
+    def _broadcast(self, item: Missed) -> None:
+        everyone = {s: None for followers in self._routes.values() for s in followers}
         self._send(everyone, item)
 
-    def _send(self, subscribers: set[Subscriber], item: Item) -> int:
-        """Queue ``item`` for each subscriber, dropping those that fell too far behind.
+    def _send(self, streams: dict[Stream, None], item: Envelope | Missed | Restarted) -> int:
+        """Hand ``item`` to each stream: a caught-up one sends an event at once, others queue it.
+
+        A stream that fell too far behind closes itself; one that closes (or unfollows) while
+        this loop runs is skipped, so the loop walks a copy.
 
         Returns:
-            How many subscribers it was queued for.
+            How many streams took it.
         """
-        queued = 0
-        for subscriber in list(subscribers):
-            if subscriber.push(item):
-                queued += 1
-                continue
-            self.dropped += 1
-            logger.warning("dropped a slow live client: %d events were waiting for it", self._queue_size)
-            subscriber.close(OVERFLOW)
-        return queued
+        taken = 0
+        if isinstance(item, Envelope):
+            for stream in list(streams):
+                if stream.offer(item):
+                    taken += 1
+                else:
+                    self.dropped += 1
+        else:
+            for stream in list(streams):
+                if stream.notify(item):
+                    taken += 1
+                else:
+                    self.dropped += 1
+        return taken

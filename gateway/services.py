@@ -70,7 +70,13 @@ class Services:
             history_ms=settings.booking.hold_history_seconds * 1000,
         )
         booking = BookingService(db, engine, settings)
-        hub = Hub(settings.redis.url, keys, queue_size=settings.live.client_queue_size)
+        hub = Hub(
+            settings.redis.url,
+            keys,
+            queue_size=settings.live.client_queue_size,
+            ping_seconds=settings.live.ping_seconds,
+            send_timeout_seconds=settings.live.send_timeout_seconds,
+        )
         # schedule edits: forgotten here at once, in every other process when their hub sees the resync
         engine.on_resync.append(booking.cache.forget)
         hub.on_resync.append(booking.cache.forget)

@@ -9,6 +9,11 @@ its own process; ``POST /fire`` sends one event (with ``ts``) to every open stre
 
 - ``direct``: no framework; the event is written straight to each connection's transport in one
   loop (uvicorn's transport, chunked by hand). The least any Python server here can do.
+- ``hub_send``: no framework; the firing code calls each open stream's ASGI ``send`` itself with
+  the shared message, in one loop, stepping the coroutine by hand (a send that suspends is
+  finished by a task); each stream's own coroutine only waits for the client to leave. What the
+  gateway's hub does (``broadcast/stream.py``), through the public ASGI interface only.
+- ``hub_send_litestar``: as ``hub_send``, behind a Litestar route returning the ASGI app.
 - ``asgi``: no framework; one coroutine per stream, woken per event, ``await send(...)``.
 - ``litestar``: as ``asgi``, behind a Litestar route returning the ASGI app (as the gateway does).
 - ``sse_starlette``: as ``litestar``, the stream served by sse-starlette's ``EventSourceResponse``
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import subprocess
 import sys
@@ -34,7 +40,7 @@ import httpx
 from loadtests.harness import free_port, percentile, raise_open_files, rss_kb
 from loadtests.sseclients import SSEFleet
 
-VARIANTS = ("direct", "asgi", "litestar", "sse_starlette")
+VARIANTS = ("direct", "hub_send", "hub_send_litestar", "asgi", "litestar", "sse_starlette")
 
 # --- the apps (run in a child process: python -m uvicorn loadtests.floor:<variant> --factory) ---
 
@@ -73,6 +79,21 @@ class _Inbox:
 def _factory(variant: str) -> Any:
     transports: set[Any] = set()
     inboxes: set[_Inbox] = set()
+    sends: set[Any] = set()
+    pending: set[asyncio.Task[None]] = set()
+
+    async def finish(steps: Any, waiting: Any) -> None:
+        while True:
+            if waiting is None:
+                await asyncio.sleep(0)
+            else:
+                woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                waiting.add_done_callback(functools.partial(_wake, woken))
+                await woken
+            try:
+                waiting = steps.send(None)
+            except StopIteration:
+                return
 
     async def fire(send: Any) -> None:
         frame = _event()
@@ -80,6 +101,17 @@ def _factory(variant: str) -> Any:
             chunk = b"%x\r\n%s\r\n" % (len(frame), frame)
             for transport in transports:
                 transport.write(chunk)
+        elif variant.startswith("hub_send"):
+            message = {"type": "http.response.body", "body": frame, "more_body": True}
+            for stream_send in sends:
+                steps = stream_send(message).__await__()
+                try:
+                    waiting = steps.send(None)
+                except StopIteration:
+                    continue
+                task = asyncio.create_task(finish(steps, waiting))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
         else:
             for inbox in inboxes:
                 inbox.push(frame)
@@ -104,6 +136,15 @@ def _factory(variant: str) -> Any:
             finally:
                 transports.discard(transport)
             return
+        if variant.startswith("hub_send"):
+            await send(_HEAD)
+            await send(_RETRY)
+            sends.add(send)
+            try:
+                await until_disconnect(receive)
+            finally:
+                sends.discard(send)
+            return
         inbox = _Inbox()
         inboxes.add(inbox)
         try:
@@ -125,9 +166,14 @@ def _factory(variant: str) -> Any:
         finally:
             inboxes.discard(inbox)
 
-    if variant in ("direct", "asgi"):
+    if variant in ("direct", "asgi", "hub_send"):
         return _plain(stream)
     return _litestar(stream)
+
+
+def _wake(woken: asyncio.Future[None], _: Any) -> None:
+    if not woken.done():
+        woken.set_result(None)
 
 
 async def _sse_starlette(inbox: _Inbox, scope: Any, receive: Any, send: Any) -> None:
@@ -171,6 +217,14 @@ def _litestar(stream: Any) -> Any:
 
 def direct() -> Any:
     return _factory("direct")
+
+
+def hub_send() -> Any:
+    return _factory("hub_send")
+
+
+def hub_send_litestar() -> Any:
+    return _factory("hub_send_litestar")
 
 
 def asgi() -> Any:

@@ -25,6 +25,7 @@ GET_ORGANISATION_BY_SLUG = "SELECT * FROM organisations WHERE slug = $1"
 
 INSERT_DOCTOR = "INSERT INTO doctors (organisation_id, name, timezone) VALUES ($1, $2, $3) RETURNING *"
 GET_DOCTOR = "SELECT * FROM doctors WHERE id = $1"
+EXISTING_DOCTORS = "SELECT id FROM doctors WHERE id = ANY($1::uuid[])"
 LIST_DOCTORS = "SELECT * FROM doctors WHERE organisation_id = $1 ORDER BY created_at, id"
 
 TYPE_FIELDS = (
@@ -123,6 +124,11 @@ async def create_doctor(db: Conn, organisation_id: uuid.UUID, name: str, timezon
 async def get_doctor(db: Conn, doctor_id: uuid.UUID) -> Doctor | None:
     row = await db.fetchrow(GET_DOCTOR, doctor_id)
     return from_record(Doctor, row) if row else None
+
+
+async def existing_doctors(db: Conn, doctor_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``doctor_ids`` name a doctor (one query, however many ids)."""
+    return {r["id"] for r in await db.fetch(EXISTING_DOCTORS, doctor_ids)}
 
 
 async def list_doctors(db: Conn, organisation_id: uuid.UUID) -> list[Doctor]:

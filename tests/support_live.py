@@ -13,6 +13,10 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
+from broadcast.events import Envelope
+from broadcast.hub import Hub
+from broadcast.replay import ReplayLog
+from broadcast.stream import Stream
 from gateway.settings import Settings
 from holds.keys import Keys
 from tests.support import Clinic, LiveServer, start_server
@@ -252,3 +256,96 @@ async def seq_now(settings: Settings, doctor_id: str) -> int:
 def events_url(server: LiveServer, clinic: Clinic, query: str = "") -> str:
     """The SSE URL of the clinic's doctor on a served gateway."""
     return f"{server.url}/v1/doctors/{clinic.doctor_id}/events{query}"
+
+
+class _RecordingFraming:
+    """Framing of a :class:`Recorder`: each message carries the envelopes themselves."""
+
+    keepalive: dict[str, Any] = {"type": "test.keepalive"}
+
+    def event(self, envelope: Envelope) -> dict[str, Any]:
+        return {"type": "test.events", "envelopes": [envelope]}
+
+    def batch(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return messages
+
+    def end(self, reason: str) -> dict[str, Any] | None:
+        return {"type": "test.end", "reason": reason}
+
+
+class Recorder:
+    """A live client of a hub inside the test's own loop: a real :class:`Stream` whose ASGI ``send``
+    keeps what it is sent, so a test reads the events the hub and the stream delivered.
+
+    Args:
+        hub: the hub under test.
+        replay: the replay log the stream reads when it resumes or catches up.
+        suspend: every send suspends once before it completes (a server whose ``send`` always
+            yields), so every event takes the stream's slow path.
+        gate: when given, every send waits for it (a socket that accepts nothing until it is set).
+    """
+
+    def __init__(
+        self, hub: Hub, replay: ReplayLog, *, suspend: bool = False, gate: asyncio.Event | None = None
+    ) -> None:
+        self.suspend = suspend
+        self.gate = gate
+        self.messages: list[dict[str, Any]] = []
+        self.senders: list[str] = []
+        """For each message, the name of the task that called ``send`` (the hub's, or the stream's worker)."""
+        self.in_flight = 0
+        self.most_in_flight = 0
+        """The most sends that were ever under way at once (a stream never has two)."""
+        self._unread: list[Envelope] = []
+        self._arrived = asyncio.Event()
+        self.ended = False
+        self.stream: Stream = hub.stream(self._send, _RecordingFraming(), replay, self._end)
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        task = asyncio.current_task()
+        self.senders.append("" if task is None else task.get_name())
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.suspend:
+                await asyncio.sleep(0)
+            if self.gate is not None:
+                await self.gate.wait()
+        finally:
+            self.in_flight -= 1
+        self.messages.append(message)
+        self._unread += message.get("envelopes", [])
+        self._arrived.set()
+
+    def _end(self) -> None:
+        self.ended = True
+
+    @property
+    def closed(self) -> str | None:
+        return self.stream.closed
+
+    @property
+    def doctors(self) -> list[str]:
+        return self.stream.doctors
+
+    def start(self, doctor_id: str) -> int | None:
+        return self.stream.start(doctor_id)
+
+    def follow(self, doctor_id: str, after: int | None = None) -> None:
+        self.stream.follow(doctor_id, after)
+
+    def unfollow(self, doctor_id: str) -> None:
+        self.stream.unfollow(doctor_id)
+
+    def close(self, reason: str = "gone") -> None:
+        self.stream.close(reason)
+
+    async def next(self, idle_seconds: float = WAIT) -> list[Envelope]:
+        """The events that arrived since the last call; waits up to ``idle_seconds`` for some."""
+        if not self._unread:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(idle_seconds):
+                    await self._arrived.wait()
+        got, self._unread = self._unread, []
+        return got

@@ -36,12 +36,10 @@ def parse_doctor(raw: object, field: str = "doctor_id") -> str:
 
 
 async def missing_doctors(services: Services, doctor_ids: Iterable[str]) -> list[str]:
-    """The ids among ``doctor_ids`` that name no doctor."""
-    missing = []
-    for doctor_id in doctor_ids:
-        if await clinic_repo.get_doctor(services.db, uuid.UUID(doctor_id)) is None:
-            missing.append(doctor_id)
-    return missing
+    """The ids among ``doctor_ids`` that name no doctor (one query for all of them)."""
+    wanted = list(doctor_ids)
+    found = await clinic_repo.existing_doctors(services.db, [uuid.UUID(d) for d in wanted])
+    return [d for d in wanted if uuid.UUID(d) not in found]
 
 
 async def require_doctors(services: Services, doctor_ids: Iterable[str]) -> None:

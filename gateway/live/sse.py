@@ -1,11 +1,11 @@
 """Server-Sent Events: one doctor's slot events, or several doctors' in one stream.
 
 Each route checks its parameters and doctors (errors are problem JSON, before any stream starts)
-and returns an ASGI app, :class:`EventStream`, which awaits sse-starlette's ``EventSourceResponse``
-with the raw ``scope``/``receive``/``send``: it sends keepalive comments and ends its streams when
-uvicorn begins a graceful shutdown, which Litestar's own SSE response does not (an open stream
-would hold SIGTERM up until uvicorn gives up). (Not an ``@asgi`` handler: Litestar 2.25 cannot
-route path parameters to those, ``KeyError: 'GET'`` in ``parse_path_to_route``.)
+and returns an ASGI app, :class:`EventStream`. It sends the response head and the ``retry`` frame,
+hands the client's ``send`` to the hub as a :class:`~broadcast.stream.Stream` (which writes every
+event, keepalive and the final chunk), and then only waits for the client to leave. (Not an
+``@asgi`` handler: Litestar 2.25 cannot route path parameters to those, ``KeyError: 'GET'`` in
+``parse_path_to_route``.) A ``HEAD`` request gets the head and no stream.
 """
 
 from __future__ import annotations
@@ -13,21 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
-import anyio
-from litestar import Request, get
+from litestar import HttpMethod, Request, route
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
-from redis.exceptions import RedisError
-from sse_starlette import EventSourceResponse
-from sse_starlette.sse import SendTimeoutError
 
 from broadcast import cursor
-from broadcast.events import Envelope
-from broadcast.feed import Feed
-from broadcast.subscriber import OVERFLOW, SHUTDOWN, Closed
+from broadcast.framing import SSE_END, SSE_RETRY, CursorSSEFraming, SSEFraming
+from broadcast.stream import Framing
+from broadcast.stream import Send as RawSend
 from gateway import metrics
 from gateway.errors import ValidationFailed
 from gateway.live.common import current_seq, parse_doctor, parse_seq, require_doctors
@@ -35,18 +30,18 @@ from gateway.services import Services, services_of
 
 logger = logging.getLogger("gateway.live")
 
-SHUTDOWN_GRACE_SECONDS = 1.0
-"""After SIGTERM a stream gets this long to end cleanly; uvicorn allows 4 s for the whole drain."""
-OVERFLOW_GRACE_SECONDS = 1.0
-"""A dropped client's stream gets this long to end by itself before its send is cancelled."""
-RETRY_MS = 1000
-"""Tells browsers to reconnect after 1 s (the default is about 3 s) when a stream ends."""
-HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-Render = Callable[[list[Envelope]], bytes]
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+_SHARED = SSEFraming()
+_GET_HEAD = [HttpMethod.GET, HttpMethod.HEAD]
 
 
-@get("/v1/doctors/{doctor_id:uuid}/events", media_type="text/event-stream")
+@route(
+    "/v1/doctors/{doctor_id:uuid}/events", http_method=[HttpMethod.GET, HttpMethod.HEAD], media_type="text/event-stream"
+)
 async def doctor_events(
     request: Request[Any, Any, Any],
     doctor_id: FromPath[uuid.UUID],
@@ -66,14 +61,10 @@ async def doctor_events(
     raw = last_event_id or after
     await require_doctors(services, [doctor])
     position = parse_seq(raw, "after") if raw else await current_seq(services, doctor)
-
-    def render(batch: list[Envelope]) -> bytes:
-        return b"".join(envelope.sse() for envelope in batch)
-
-    return EventStream(services, {doctor: position}, render)
+    return EventStream(services, {doctor: position}, _SHARED)
 
 
-@get("/v1/events", media_type="text/event-stream")
+@route("/v1/events", http_method=_GET_HEAD, media_type="text/event-stream")
 async def events(
     request: Request[Any, Any, Any],
     doctor_ids: Annotated[list[str], QueryParameter(name="doctor_id", description="Repeat for each doctor")],
@@ -98,17 +89,10 @@ async def events(
     except ValueError:
         raise ValidationFailed(f"after: {raw!r} is not an event id of this stream", field="after") from None
     await require_doctors(services, doctors)
-    positions = {d: resume[d] if d in resume else await current_seq(services, d) for d in doctors}
-    sent = dict(positions)
-
-    def render(batch: list[Envelope]) -> bytes:
-        frames = []
-        for envelope in batch:
-            sent[envelope.doctor_id] = envelope.seq
-            frames.append(envelope.sse(cursor.encode(sent)))
-        return b"".join(frames)
-
-    return EventStream(services, positions, render)
+    fresh = [d for d in doctors if d not in resume]
+    seqs = dict(zip(fresh, await asyncio.gather(*(current_seq(services, d) for d in fresh)), strict=True))
+    positions = {d: resume[d] if d in resume else seqs[d] for d in doctors}
+    return EventStream(services, positions, CursorSSEFraming(positions))
 
 
 class EventStream:
@@ -118,71 +102,45 @@ class EventStream:
     Args:
         services: the process's hub and replay log.
         positions: for each doctor, the last ``seq`` the client has.
-        render: turns a batch of events into SSE frames (the ``id`` differs per route).
+        framing: how events become frames (the ``id`` differs per route).
     """
 
-    def __init__(self, services: Services, positions: dict[str, int], render: Render) -> None:
+    def __init__(self, services: Services, positions: dict[str, int], framing: Framing) -> None:
         self.services = services
         self.positions = positions
-        self.render = render
+        self.framing = framing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        live = self.services.settings.live
-        shutdown = anyio.Event()
-        stream_scope = anyio.CancelScope()
+        raw_send: RawSend = send  # Litestar types each message; the stream's are plain dicts
+        await raw_send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        if scope.get("method") == "HEAD":
+            await raw_send(SSE_END)
+            return
+        await raw_send(SSE_RETRY)
+        task = asyncio.current_task()
+        ended = False
 
-        def on_close(reason: str) -> None:
-            if reason == OVERFLOW:
-                # The stream normally ends by itself (next() raises Closed). A client that reads
-                # nothing leaves its send stuck on a full socket; cancel that after a grace period.
-                asyncio.get_running_loop().call_later(OVERFLOW_GRACE_SECONDS, stream_scope.cancel)
+        def end() -> None:
+            # the closing chunk could not go out (a client that reads nothing): end the call, and
+            # uvicorn closes the connection of a response left unfinished
+            nonlocal ended
+            ended = True
+            if task is not None:
+                task.cancel()
 
-        feed = Feed(self.services.hub.subscriber(on_close), self.services.replay)
+        stream = self.services.hub.stream(raw_send, self.framing, self.services.replay, end)
         for doctor_id, after in self.positions.items():
-            feed.follow(doctor_id, after)
-        render = self.render
-
-        async def frames() -> AsyncIterator[bytes]:
-            closer = asyncio.create_task(_close_on(shutdown, feed))
-            try:
-                yield b"retry: %d\n\n" % RETRY_MS
-                while True:
-                    try:
-                        batch = await feed.next()
-                    except Closed:
-                        return
-                    except (RedisError, OSError) as exc:
-                        # the replay log could not be read: end cleanly, the client resumes by its last id
-                        logger.warning("ended a live stream, Redis failed: %s", exc)
-                        return
-                    yield render(batch)
-            finally:
-                closer.cancel()
-                feed.close()
-
-        response = EventSourceResponse(
-            frames(),
-            headers=HEADERS,
-            ping=live.ping_seconds,
-            sep="\n",
-            send_timeout=live.send_timeout_seconds,
-            shutdown_event=shutdown,
-            shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
-        )
+            stream.follow(doctor_id, after)
         metrics.LIVE_CONNECTIONS.labels("sse").inc()
         try:
-            with stream_scope:
-                # Litestar's and Starlette's ASGI type aliases describe the same callables.
-                await response(cast(Any, scope), cast(Any, receive), cast(Any, send))
-        except SendTimeoutError:
-            logger.info("closed a live stream whose client accepted nothing for %.0fs", live.send_timeout_seconds)
+            # Everything is sent by the hub and the stream; this call only waits for the client
+            # to leave, or for the stream's final chunk (after which receive() says disconnect).
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        except asyncio.CancelledError:
+            if not ended or task is None:
+                raise
+            task.uncancel()
         finally:
             metrics.LIVE_CONNECTIONS.labels("sse").dec()
-            feed.close()
-
-
-async def _close_on(shutdown: anyio.Event, feed: Feed) -> None:
-    # sse-starlette sets the event when uvicorn starts draining: end the stream cleanly (with
-    # the chunked terminator), so the client reconnects elsewhere and resumes by its last id.
-    await shutdown.wait()
-    feed.close(SHUTDOWN)
+            stream.close()

@@ -11,7 +11,6 @@ open. An idle socket gets ``{"type": "ping"}`` every ``GATEWAY_SSE_PING_SECONDS`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from typing import Annotated, Any
@@ -21,21 +20,15 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from redis.exceptions import RedisError
 
-from broadcast.feed import Feed
-from broadcast.subscriber import OVERFLOW, SHUTDOWN, Closed
+from broadcast.framing import WebSocketFraming
+from broadcast.stream import Message, Stream
 from gateway import metrics
 from gateway.live.common import missing_doctors
 from gateway.services import Services, services_of
 
 logger = logging.getLogger("gateway.live")
 
-CLOSE_TIMEOUT_SECONDS = 1.0
-"""How long a close frame may wait for a socket that accepts nothing."""
-OVERFLOW_GRACE_SECONDS = 1.0
-"""A dropped client's writer gets this long to notice by itself before it is cancelled."""
-UNAVAILABLE = "unavailable"
-CLOSE_CODES = {OVERFLOW: 1013, SHUTDOWN: 1012, UNAVAILABLE: 1011}
-"""1013 "try again later" (too slow: reconnect and resume), 1012 "service restart", 1011 "server error"."""
+_FRAMING = WebSocketFraming()
 
 
 class Command(msgspec.Struct, kw_only=True):
@@ -58,121 +51,95 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     await _Session(socket, services).run()
 
 
+def _text(message: dict[str, Any]) -> Message:
+    return {"type": "websocket.send", "text": _encode(message).decode()}
+
+
 class _Session:
+    """One socket: this coroutine reads the client's commands; the hub and the stream send.
+
+    Replies go through the same stream as the events (:meth:`Stream.write`), so they keep their
+    order: a subscription's acknowledgement leaves before any event of that doctor.
+    """
+
     def __init__(self, socket: WebSocket[Any, Any, Any], services: Services) -> None:
         self.socket = socket
         self.services = services
-        self.feed = Feed(services.hub.subscriber(self._on_close), services.replay)
-        # Replies (reader) and events (writer) share the socket; a subscribe holds the lock from
-        # routing the doctor to sending its acknowledgement, so that comes before its events.
-        self.lock = asyncio.Lock()
-        self.writer: asyncio.Task[str] | None = None
+        self.task = asyncio.current_task()
+        self.ended = False
+        self.stream: Stream = services.hub.stream(socket.send, _FRAMING, services.replay, self._end)
+
+    def _end(self) -> None:
+        # the close frame could not go out (a client that reads nothing): end the handler
+        self.ended = True
+        if self.task is not None:
+            self.task.cancel()
 
     async def run(self) -> None:
-        reader = asyncio.create_task(self._read())
-        self.writer = writer = asyncio.create_task(self._write())
         metrics.LIVE_CONNECTIONS.labels("ws").inc()
         try:
-            await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            while self.stream.closed is None:
+                try:
+                    raw = await self.socket.receive_data(mode="text")
+                except WebSocketDisconnect:
+                    return
+                await self._handle(raw)
+        except asyncio.CancelledError:
+            if not self.ended or self.task is None:
+                raise
+            self.task.uncancel()
         finally:
             metrics.LIVE_CONNECTIONS.labels("ws").dec()
-            for task in (reader, writer):
-                task.cancel()
-            results = await asyncio.gather(reader, writer, return_exceptions=True)
-            self.feed.close()
-        reason = self.feed.subscriber.closed  # the first reason wins: overflow, shutdown or gone
-        if reason in CLOSE_CODES:
-            # best effort: a client too slow to read events may not read the close frame either
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
-                    await self.socket.close(code=CLOSE_CODES[reason], reason=f"live stream closed: {reason}")
-        for result in results:
-            if isinstance(result, BaseException) and not isinstance(
-                result, asyncio.CancelledError | WebSocketDisconnect
-            ):
-                logger.warning("live WebSocket ended with an error: %r", result)
+            self.stream.close()
 
-    def _on_close(self, reason: str) -> None:
-        if reason == OVERFLOW and self.writer is not None:
-            asyncio.get_running_loop().call_later(OVERFLOW_GRACE_SECONDS, self.writer.cancel)
+    def _reply(self, message: dict[str, Any]) -> None:
+        self.stream.write(_text(message))
 
-    async def _write(self) -> str:
-        ping = _encode({"type": "ping"}).decode()
-        while True:
-            try:
-                batch = await self.feed.next(self.services.settings.live.ping_seconds)
-            except Closed as closed:
-                return closed.reason
-            except (RedisError, OSError) as exc:
-                # the replay log could not be read: close, the client resubscribes after its last seq
-                logger.warning("closed a live WebSocket, Redis failed: %s", exc)
-                self.feed.close(UNAVAILABLE)
-                return UNAVAILABLE
-            async with self.lock:
-                if not batch:
-                    await self.socket.send_text(ping)
-                for envelope in batch:
-                    await self.socket.send_text(envelope.data.decode())
-
-    async def _read(self) -> None:
-        while True:
-            try:
-                raw = await self.socket.receive_data(mode="text")
-            except WebSocketDisconnect:
-                return
-            await self._handle(raw)
-
-    async def _reply(self, message: dict[str, Any]) -> None:
-        async with self.lock:
-            await self.socket.send_text(_encode(message).decode())
-
-    async def _error(self, code: str, detail: str) -> None:
-        await self._reply({"type": "error", "code": code, "detail": detail})
+    def _error(self, code: str, detail: str) -> None:
+        self._reply({"type": "error", "code": code, "detail": detail})
 
     async def _handle(self, raw: str | bytes) -> None:
         try:
             command = _decode_command(raw)
         except msgspec.ValidationError as exc:
-            await self._error("validation_error", str(exc))
+            self._error("validation_error", str(exc))
             return
         except msgspec.DecodeError:
-            await self._error("invalid_json", "Each message must be one JSON object with an op.")
+            self._error("invalid_json", "Each message must be one JSON object with an op.")
             return
         if command.op == "ping":
-            await self._reply({"type": "pong"})
+            self._reply({"type": "pong"})
             return
         if command.op not in ("subscribe", "unsubscribe"):
-            await self._error("unknown_op", f"op {command.op!r} is not subscribe, unsubscribe or ping")
+            self._error("unknown_op", f"op {command.op!r} is not subscribe, unsubscribe or ping")
             return
         if command.doctor_id is None:
-            await self._error("validation_error", f"{command.op} needs a doctor_id")
+            self._error("validation_error", f"{command.op} needs a doctor_id")
             return
         doctor_id = str(command.doctor_id)
         if command.op == "unsubscribe":
-            if doctor_id not in self.feed.doctors:
-                await self._error("not_subscribed", f"Not subscribed to doctor {doctor_id}.")
+            if doctor_id not in self.stream.tracks:
+                self._error("not_subscribed", f"Not subscribed to doctor {doctor_id}.")
                 return
-            self.feed.unfollow(doctor_id)
-            await self._reply({"type": "unsubscribed", "doctor_id": doctor_id})
+            self.stream.unfollow(doctor_id)
+            self._reply({"type": "unsubscribed", "doctor_id": doctor_id})
             return
         await self._subscribe(doctor_id, command.after)
 
     async def _subscribe(self, doctor_id: str, after: int | None) -> None:
         limit = self.services.settings.live.max_doctors
-        if doctor_id not in self.feed.doctors and len(self.feed.doctors) >= limit:
-            await self._error("too_many_subscriptions", f"One socket follows {limit} doctors at most.")
+        if doctor_id not in self.stream.tracks and len(self.stream.tracks) >= limit:
+            self._error("too_many_subscriptions", f"One socket follows {limit} doctors at most.")
             return
         if await missing_doctors(self.services, [doctor_id]):
-            await self._error("not_found", f"Doctor {doctor_id} not found.")
+            self._error("not_found", f"Doctor {doctor_id} not found.")
             return
         try:
             current = (await self.services.replay.read(doctor_id, None)).current
         except (RedisError, OSError):
-            await self._error("unavailable", "Live events are unavailable right now; retry shortly.")
+            self._error("unavailable", "Live events are unavailable right now; retry shortly.")
             return
-        async with self.lock:
-            # routed live before the acknowledgement leaves; what came after `after` (default:
-            # the seq read just now) is replayed right behind it
-            self.feed.follow(doctor_id, current if after is None else after)
-            ack = {"type": "subscribed", "doctor_id": doctor_id, "seq": current}
-            await self.socket.send_text(_encode(ack).decode())
+        # routed live before the acknowledgement leaves; what came after `after` (default: the
+        # seq read just now) is replayed right behind it
+        ack = {"type": "subscribed", "doctor_id": doctor_id, "seq": current}
+        self.stream.follow(doctor_id, current if after is None else after, first=_text(ack))

@@ -11,13 +11,12 @@ import pytest
 from redis.asyncio import Redis
 
 from broadcast.events import Envelope
-from broadcast.feed import Feed
 from broadcast.hub import Hub
 from broadcast.replay import ReplayLog
 from holds.engine import HoldEngine
 from holds.keys import Keys
 from tests.support import no_bookings
-from tests.support_live import WAIT, eventually
+from tests.support_live import WAIT, Recorder, eventually
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -55,7 +54,7 @@ class Doctor:
         assert new is not None
 
 
-async def receive(feed: Feed, count: int) -> list[Envelope]:
+async def receive(feed: Recorder, count: int) -> list[Envelope]:
     got: list[Envelope] = []
     while len(got) < count:
         got += await feed.next(WAIT)
@@ -74,7 +73,7 @@ async def test_events_published_while_the_subscription_was_down_are_caught_up_fr
     redis: Redis, keys: Keys, hub: Hub
 ) -> None:
     doctor = Doctor(redis, keys)
-    feed = Feed(hub.subscriber(), ReplayLog(redis, keys))
+    feed = Recorder(hub, ReplayLog(redis, keys))
     feed.follow(str(doctor.id), 0)
     await doctor.hold()
     assert [e.seq for e in await receive(feed, 1)] == [1]
@@ -93,7 +92,7 @@ async def test_what_the_log_no_longer_holds_after_an_outage_becomes_one_resync(
     redis: Redis, keys: Keys, hub: Hub
 ) -> None:
     doctor = Doctor(redis, keys, log_max=1)
-    feed = Feed(hub.subscriber(), ReplayLog(redis, keys))
+    feed = Recorder(hub, ReplayLog(redis, keys))
     feed.follow(str(doctor.id), 0)
     await cut(redis, hub)
     for _ in range(3):
@@ -106,7 +105,7 @@ async def test_what_the_log_no_longer_holds_after_an_outage_becomes_one_resync(
 
 async def test_a_jump_in_the_live_sequence_is_filled_from_the_log(redis: Redis, keys: Keys, hub: Hub) -> None:
     doctor = str(uuid.uuid4())
-    feed = Feed(hub.subscriber(), ReplayLog(redis, keys))
+    feed = Recorder(hub, ReplayLog(redis, keys))
     feed.follow(doctor, 0)
     # seq 1 is logged but its message is lost on the way; seq 2 arrives
     for seq, publish in ((1, False), (2, True)):
@@ -122,7 +121,7 @@ async def test_a_sequence_that_starts_again_means_redis_forgot_and_clients_resyn
     redis: Redis, keys: Keys, hub: Hub
 ) -> None:
     doctor = Doctor(redis, keys)
-    feed = Feed(hub.subscriber(), ReplayLog(redis, keys))
+    feed = Recorder(hub, ReplayLog(redis, keys))
     feed.follow(str(doctor.id), 0)
     await doctor.hold()
     await doctor.hold()
@@ -139,7 +138,7 @@ async def test_a_sequence_that_starts_again_means_redis_forgot_and_clients_resyn
 
 async def test_clients_are_routed_only_while_they_follow(redis: Redis, keys: Keys, hub: Hub) -> None:
     doctor = Doctor(redis, keys)
-    feeds = [Feed(hub.subscriber(), ReplayLog(redis, keys)) for _ in range(3)]
+    feeds = [Recorder(hub, ReplayLog(redis, keys)) for _ in range(3)]
     for feed in feeds:
         feed.follow(str(doctor.id), 0)
     assert hub.clients == 3
@@ -153,5 +152,5 @@ async def test_clients_are_routed_only_while_they_follow(redis: Redis, keys: Key
     await eventually(lambda: _closed(feeds[2]))
 
 
-async def _closed(feed: Feed) -> bool:
-    return feed.subscriber.closed == "shutdown"
+async def _closed(feed: Recorder) -> bool:
+    return feed.closed == "shutdown"

@@ -18,13 +18,12 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from broadcast.events import Envelope
-from broadcast.feed import Feed
 from broadcast.hub import Hub
 from broadcast.replay import ReplayLog
 from holds.engine import HoldEngine
 from holds.keys import Keys
 from tests.support import no_bookings
-from tests.support_live import WAIT, eventually
+from tests.support_live import WAIT, Recorder, eventually
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -59,7 +58,7 @@ async def publish(redis: Redis, keys: Keys, doctor: str, count: int) -> int:
     return int(last)
 
 
-async def receive(feed: Feed, count: int) -> list[Envelope]:
+async def receive(feed: Recorder, count: int) -> list[Envelope]:
     got: list[Envelope] = []
     while len(got) < count:
         more = await feed.next(WAIT)
@@ -120,7 +119,7 @@ async def test_a_hub_hears_no_event_of_a_doctor_nobody_follows_here_but_every_re
     # a followed doctor's resync reaches its followers as an event, and the cache has forgotten
     # the doctor by then (on the doctor's channel), and again on the resync channel
     followed = uuid.uuid4()
-    feed = Feed(hub.subscriber(), ReplayLog(redis, keys))
+    feed = Recorder(hub, ReplayLog(redis, keys))
     feed.follow(str(followed), 0)
     await eventually(lambda: _true(hub.listening(str(followed))))
     await engine.resync(followed)
@@ -137,7 +136,7 @@ async def test_a_burst_right_after_attaching_reaches_the_follower_whole_once_and
     redis: Redis, redis_url: str, keys: Keys, hub: Hub
 ) -> None:
     doctor = str(uuid.uuid4())
-    feed = Feed(hub.subscriber(), ReplayLog(redis, keys))
+    feed = Recorder(hub, ReplayLog(redis, keys))
     feed.follow(doctor, 0)
     # A blocking client: the event loop (and so the hub's SUBSCRIBE) waits until the burst is out.
     blocking = sync_redis.Redis.from_url(redis_url, decode_responses=True)
@@ -160,9 +159,9 @@ async def test_a_follower_resolved_before_the_subscription_is_confirmed_misses_n
     doctor = str(uuid.uuid4())
     await publish(redis, keys, doctor, 2)  # history before anyone follows
     gate = hold_back_subscribe(monkeypatch, keys.channel(doctor))
-    resolved = Feed(hub.subscriber(), ReplayLog(redis, keys))
+    resolved = Recorder(hub, ReplayLog(redis, keys))
     resolved.follow(doctor, 0)
-    live = Feed(hub.subscriber(), ReplayLog(redis, keys))
+    live = Recorder(hub, ReplayLog(redis, keys))
     live.follow(doctor)  # live from where it stands when resolved
     assert [e.seq for e in await receive(resolved, 2)] == [1, 2]  # resolved from the log
     assert await live.next(0.05) == []
@@ -187,7 +186,7 @@ async def test_a_follower_not_yet_resolved_when_the_subscription_is_confirmed_mi
 ) -> None:
     doctor = str(uuid.uuid4())
     gate = hold_back_subscribe(monkeypatch, keys.channel(doctor))
-    feed = Feed(hub.subscriber(), ReplayLog(redis, keys))
+    feed = Recorder(hub, ReplayLog(redis, keys))
     feed.follow(doctor, 0)
     await publish(redis, keys, doctor, 10)  # before the subscription
     gate.set()
@@ -204,7 +203,7 @@ async def test_detach_then_reattach_follows_again_also_racing_the_unsubscribe(
 ) -> None:
     doctor = str(uuid.uuid4())
     channel = keys.channel(doctor)
-    feed = Feed(hub.subscriber(), ReplayLog(redis, keys))
+    feed = Recorder(hub, ReplayLog(redis, keys))
     feed.follow(doctor, 0)
     last = await publish(redis, keys, doctor, 1)
     assert [e.seq for e in await receive(feed, 1)] == [last]
@@ -240,7 +239,7 @@ async def test_the_doctor_channel_is_subscribed_exactly_while_someone_here_follo
     channel = keys.channel(doctor)
     assert await numsub(redis, channel) == 0
     assert await redis.pubsub_channels(f"{keys.prefix}:*") == [keys.resync_channel()]
-    first, second = hub.subscriber(), hub.subscriber()
+    first, second = Recorder(hub, ReplayLog(redis, keys)), Recorder(hub, ReplayLog(redis, keys))
     first.follow(doctor)
     second.follow(doctor)
     await eventually(lambda: _true(hub.listening(doctor)))

@@ -89,7 +89,7 @@ async def test_hold_release_confirm_and_expiry_each_publish_exactly_one_event(
                 published.append(message)
     assert [json.loads(m["data"])["seq"] for m in published] == list(range(base + 1, base + 7))
     assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2) is None
-    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    await pubsub.aclose()
     assert not problems_in(server)
 
 
@@ -106,6 +106,13 @@ async def test_stream_headers_keepalive_and_problems_before_the_stream(
                 await stream.commented.wait()
             assert stream.comments[0].startswith("ping")
         async with httpx.AsyncClient(base_url=server.url) as http:
+            # HEAD: the stream's head, no stream (the answer ends at once)
+            for url in (events_url(server, clinic), f"{server.url}/v1/events?doctor_id={clinic.doctor_id}"):
+                head = await http.head(url, timeout=5)
+                assert head.status_code == 200
+                assert head.headers["content-type"].startswith("text/event-stream")
+                assert head.content == b""
+            assert (await http.head(f"/v1/doctors/{uuid.uuid4()}/events")).status_code == 404
             unknown = await http.get(f"/v1/doctors/{uuid.uuid4()}/events")
             assert unknown.status_code == 404
             assert unknown.headers["content-type"].startswith("application/problem+json")

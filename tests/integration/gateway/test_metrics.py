@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.settings import Settings
 from tests.support import Clinic, patient
-from tests.support_live import LiveStream, eventually, gateways, hold, patient_headers
+from tests.support_live import LiveStream, Recorder, eventually, gateways, hold, patient_headers
 
 Client = AsyncTestClient[Litestar]
 
@@ -40,8 +41,15 @@ async def test_hold_confirm_and_conflict_move_their_counters(client: Client, cli
     hub = client.app.state.services.hub
 
     # The hub hears only the doctors followed in its process: follow this one, as a live page would.
-    follower = hub.subscriber()
-    follower.follow(clinic.doctor_id)
+    # The test client runs the app in a loop of its own; the stream must live in that one.
+    app_loop = hub.loop
+
+    async def follow() -> Recorder:
+        recorder = Recorder(hub, client.app.state.services.replay)
+        recorder.follow(clinic.doctor_id)
+        return recorder
+
+    follower = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(follow(), app_loop))
 
     async def subscribed() -> bool:
         # The app waits at most 2 s for the subscription at start; under load it can take longer,
@@ -85,7 +93,7 @@ async def test_hold_confirm_and_conflict_move_their_counters(client: Client, cli
         )
 
     await eventually(heard)
-    follower.close("gone")
+    app_loop.call_soon_threadsafe(follower.close)
 
 
 async def test_live_connections_and_delivered_events_on_a_served_gateway(
