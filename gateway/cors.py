@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable
 from typing import Any, cast
 
 from litestar.enums import ScopeType
@@ -84,14 +85,18 @@ def _own_origin(scope: Scope) -> str | None:
 def cors_middleware(app: ASGIApp) -> ASGIApp:
     """ASGI middleware answering preflights and adding CORS headers for allowed origins."""
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+    def middleware(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Same-origin and origin-less requests are handed on without a frame of this middleware
+        # on their stack (a plain function returning the inner app's awaitable): a live stream
+        # keeps its whole call stack for as long as it is open.
         if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
+            return app(scope, receive, send)
         origin = _header(scope, b"origin")
         if origin is None or origin == _own_origin(scope):
-            await app(scope, receive, send)
-            return
+            return app(scope, receive, send)
+        return cross_origin(scope, receive, send, origin)
+
+    async def cross_origin(scope: Scope, receive: Receive, send: Send, origin: str) -> None:
         policy: OriginPolicy = scope["app"].state.services.origins
         allowed = origin in await policy.union()
         if scope.get("method") == "OPTIONS" and _header(scope, b"access-control-request-method"):
