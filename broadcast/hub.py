@@ -39,7 +39,7 @@ from sse_starlette.sse import AppStatus
 
 from broadcast.events import Envelope
 from broadcast.replay import ReplayLog
-from broadcast.stream import SHUTDOWN, Framing, Missed, Restarted, Send, Stream
+from broadcast.stream import OVERFLOW, SHUTDOWN, STUCK, Framing, Missed, Restarted, Send, Stream
 from holds.keys import Keys
 
 CLOCK_SECONDS = 0.25
@@ -115,7 +115,7 @@ class Hub:
         self.connected = asyncio.Event()
         """Set while the subscription is live."""
         self.dropped = 0
-        """Clients dropped because they fell too far behind."""
+        """Clients dropped because they fell too far behind or their socket accepted nothing."""
         self.reconnects = 0
         """Subscriptions made after the first (each one followed by a catch-up of every client)."""
         self.received = 0
@@ -158,6 +158,8 @@ class Hub:
     def forget(self, stream: Stream) -> None:
         """A stream closed (called by :meth:`Stream.close`)."""
         self._streams.pop(stream, None)
+        if stream.closed in (OVERFLOW, STUCK):
+            self.dropped += 1
 
     def attach(self, stream: Stream, doctor_id: str) -> None:
         """Route ``doctor_id``'s events to ``stream`` (called by :meth:`Stream.follow`).
@@ -460,14 +462,8 @@ class Hub:
         taken = 0
         if isinstance(item, Envelope):
             for stream in list(streams):
-                if stream.offer(item):
-                    taken += 1
-                else:
-                    self.dropped += 1
+                taken += stream.offer(item)
         else:
             for stream in list(streams):
-                if stream.notify(item):
-                    taken += 1
-                else:
-                    self.dropped += 1
+                taken += stream.notify(item)
         return taken

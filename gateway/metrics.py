@@ -109,6 +109,7 @@ class _HubCollector(Collector):
         self.hubs: set[Hub] = set()
         self.retired_received = 0
         self.retired_delivered = 0
+        self.retired_dropped = 0
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         hubs = list(self.hubs)
@@ -118,8 +119,13 @@ class _HubCollector(Collector):
             "gateway_events_delivered", "Slot events handed to local live clients (one per client)"
         )
         delivered.add_metric([], self.retired_delivered + sum(h.delivered for h in hubs))
+        dropped = CounterMetricFamily(
+            "gateway_live_clients_dropped", "Live clients dropped for falling too far behind or a stuck socket"
+        )
+        dropped.add_metric([], self.retired_dropped + sum(h.dropped for h in hubs))
         yield received
         yield delivered
+        yield dropped
 
 
 _hubs = _HubCollector()
@@ -137,6 +143,7 @@ def retire(hub: Hub) -> None:
         _hubs.hubs.discard(hub)
         _hubs.retired_received += hub.received
         _hubs.retired_delivered += hub.delivered
+        _hubs.retired_dropped += hub.dropped
 
 
 GC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)

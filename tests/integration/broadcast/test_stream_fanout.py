@@ -122,6 +122,7 @@ async def test_a_send_that_never_finishes_closes_the_stream_after_the_send_timeo
     await publish_synthetic(redis, keys, doctor, 1)  # one event: far from the queue limit
     await eventually(lambda: _is(stuck.closed, STUCK))
     assert hub.streams == 0
+    assert hub.dropped == 1
 
 
 async def test_keepalives_come_from_one_clock_and_only_to_quiet_streams(redis: Redis, keys: Keys, hub: Hub) -> None:

@@ -113,6 +113,7 @@ async def test_live_connections_and_delivered_events_on_a_served_gateway(
                 after = await scrape(http)
             delivered = value(after, "gateway_events_delivered_total") - value(before, "gateway_events_delivered_total")
             assert delivered == 2
+            assert value(after, "gateway_live_clients_dropped_total") == 0  # both keep up
             assert (
                 value(after, "gateway_holds_total", outcome="held")
                 == value(before, "gateway_holds_total", outcome="held") + 1
