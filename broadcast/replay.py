@@ -14,6 +14,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from broadcast.events import Envelope
+from holds.batch import Batcher
 from holds.keys import Keys
 
 logger = logging.getLogger("broadcast.replay")
@@ -44,18 +45,31 @@ class LogRead:
 
 
 class ReplayLog:
-    """Reads a doctor's replay log (one round trip, atomic with the sequence number)."""
+    """Reads a doctor's replay log (one round trip, atomic with the sequence number).
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    Args:
+        redis: the Redis the hold scripts write the logs to.
+        keys: key names under the deployment's prefix.
+        batcher: when given, reads go through it: when thousands of streams catch up at once
+            (the hub reconnected, a burst of new pages), their reads share a few pipelines
+            instead of each taking a pooled connection of its own.
+    """
+
+    def __init__(self, redis: Redis, keys: Keys, batcher: Batcher | None = None) -> None:
         self._keys = keys
         self._script = redis.register_script(_READ)
+        self._batcher = batcher
 
     async def read(self, doctor_id: str, after: int | None) -> LogRead:
         """The doctor's current ``seq`` and, when ``after`` is given, the entries after it (and at it)."""
-        raw = await self._script(
-            keys=[self._keys.seq(doctor_id), self._keys.log(doctor_id)],
-            args=[-1 if after is None else after],
-        )
+        keys = (self._keys.seq(doctor_id), self._keys.log(doctor_id))
+        position = -1 if after is None else after
+        if self._batcher is None:
+            raw = await self._script(keys=keys, args=[position])
+        else:
+            (raw,) = await self._batcher.execute((self._script, 2, *keys, position))
+            if isinstance(raw, Exception):
+                raise raw
         entries = []
         for item in raw[1:]:
             try:

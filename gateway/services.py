@@ -96,7 +96,7 @@ class Services:
             booking=booking,
             sweeper=Sweeper(engine),
             hub=hub,
-            replay=ReplayLog(redis, keys),
+            replay=ReplayLog(redis, keys, engine.batcher),
             verifier=verifier,
             auth=Authenticator(db, settings.admin_token, verifier),
             limiter=Limiter(redis, keys.prefix, settings.rate_limits, engine.batcher),

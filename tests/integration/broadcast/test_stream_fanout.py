@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from broadcast.hub import Hub
 from broadcast.replay import ReplayLog
 from broadcast.stream import END_GRACE_SECONDS, OVERFLOW, SHUTDOWN, STUCK
+from holds.batch import Batcher
 from holds.keys import Keys
 from tests.support_live import WAIT, Recorder, eventually, publish_synthetic
 
@@ -162,3 +163,35 @@ async def test_stopping_the_hub_ends_every_stream_with_its_closing_message(redis
 
 async def _is(value: object, expected: object) -> bool:
     return value == expected
+
+
+async def test_many_streams_catching_up_at_once_share_a_few_redis_connections(
+    redis_url: str, keys: Keys, hub: Hub
+) -> None:
+    """After the hub's subscription comes back, every stream reads the log at once: batched, those
+    reads share pipelines. (Without the batcher each takes a pooled connection of its own: here
+    redis-py's pool then refuses with "Too many connections" and those streams end.)"""
+    logs = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        replay = ReplayLog(logs, keys, Batcher(logs))
+        doctor = str(uuid.uuid4())
+        clients = [Recorder(hub, replay) for _ in range(300)]
+        for client in clients:
+            client.follow(doctor, 0)
+        await eventually(lambda: _all_resolved(clients, doctor))
+        await eventually(lambda: _is(hub.listening(doctor), True))
+        ids = [c["id"] for c in await logs.client_list() if c.get("name") == hub.client_name]
+        await logs.client_kill_filter(_id=ids[0])
+        seqs = await publish_synthetic(logs, keys, doctor, 5)  # published while nobody listens
+        for client in clients:
+            assert await receive(client, 5) == seqs
+        pool = logs.connection_pool
+        opened = len(pool._available_connections) + len(pool._in_use_connections)
+        assert opened <= 5, opened
+        assert all(c.closed is None for c in clients)
+    finally:
+        await logs.aclose()
+
+
+async def _all_resolved(clients: list[Recorder], doctor: str) -> bool:
+    return all(c.start(doctor) is not None for c in clients)
