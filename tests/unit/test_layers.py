@@ -4,12 +4,15 @@
 (``gateway``), the faces (``web``), the load tests or the tests, and they do not import each
 other in a circle. The check reads the source with :mod:`ast` (nothing is imported or run), so
 it also sees imports inside functions and ``if TYPE_CHECKING:`` blocks, the usual places a
-wrong-way import hides. A failure names the file and line of every offending import.
+wrong-way import hides. The faces follow the same rule: ``web/common/`` is what the booking page,
+the widget and the staff pages are built on, and it imports none of them. A failure names the
+file and line of every offending import.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,6 +110,30 @@ def test_the_lower_layer_imports_nothing_above_it() -> None:
 def test_the_lower_packages_do_not_import_each_other_in_a_circle() -> None:
     found = import_cycles(ROOT)
     assert not found, "import circles among store, holds and broadcast:\n" + "\n".join(found)
+
+
+def web_imports(root: Path) -> Iterator[tuple[str, int, str]]:
+    """Every ES module import of the faces (``web/**/*.js``) as ``(file, line, resolved path)``."""
+    web = root / "web"
+    for path in sorted(web.rglob("*.js")):
+        for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            for target in IMPORT_FROM.findall(text):
+                resolved = (path.parent / target).resolve()
+                yield path.relative_to(root).as_posix(), number, resolved.relative_to(root.resolve()).as_posix()
+
+
+IMPORT_FROM = re.compile(r"""^\s*(?:import|export)\b[^"']*?\bfrom\s+["'](\.{1,2}/[^"']+)["']""")
+"""A static ``import … from "./x.js"`` (or re-export) with a relative path, as the faces write them."""
+
+
+def test_web_common_is_built_on_nothing_but_itself() -> None:
+    # The faces (book, widget, doctor, admin) build on web/common/; common never reaches into a face.
+    found = [
+        f"{where}:{line}: imports {target}"
+        for where, line, target in web_imports(ROOT)
+        if where.startswith("web/common/") and not target.startswith("web/common/")
+    ]
+    assert not found, "web/common/ imports a face's module:\n" + "\n".join(found)
 
 
 # --- the checks themselves, on a made-up tree ---------------------------------------------------
