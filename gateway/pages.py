@@ -7,9 +7,10 @@ the signed-in token lives in the tab's ``sessionStorage``, never in a URL.
 
 The embeddable widget is loaded by partner sites from another origin: ``/widget.js`` is a
 classic script (so it can find its own ``src``) that imports the widget's ES modules from
-``/static/widget/`` (which import ``/static/common/`` and ``/static/book/``). Module scripts are
-fetched with CORS, so these public files carry ``Access-Control-Allow-Origin: *`` unless the
-gateway's CORS middleware already answers for the origin (two such headers would fail).
+``/static/widget/`` (which import ``/static/common/``, shared with the booking page;
+``/static/book/`` stays public too, as the contract lists it). Module scripts are fetched with
+CORS, so these public files carry ``Access-Control-Allow-Origin: *`` unless the gateway's CORS
+middleware already answers for the origin (two such headers would fail).
 """
 
 from __future__ import annotations

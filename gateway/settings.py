@@ -10,23 +10,13 @@ from collections.abc import Mapping
 
 import msgspec
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/gateway"
+# Re-exported: the struct lives in store (a lower layer may not import this module).
+from store.settings import DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL
+from store.settings import DatabaseSettings as DatabaseSettings
+
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Lets `make run` work out of the box; the gateway logs a warning at start while it is in use.
 INSECURE_DEV_KEY = "dev-insecure-secret-key-change-me"
-
-
-class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """Postgres, the source of truth."""
-
-    url: str = DEFAULT_DATABASE_URL
-    """``DATABASE_URL``: the asyncpg DSN."""
-    schema: str = "public"
-    """``GATEWAY_DB_SCHEMA``: the schema the tables live in (tests give each test its own)."""
-    pool_min: int = 2
-    """``GATEWAY_DB_POOL_MIN``: connections kept open."""
-    pool_max: int = 20
-    """``GATEWAY_DB_POOL_MAX``: connections at most, per process."""
 
 
 class RedisSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,7 +8,7 @@ class StoreError(Exception):
 
 
 class Overlap(StoreError):
-    """The EXCLUDE constraint refused an appointment: the doctor is busy then (invariant 1)."""
+    """The EXCLUDE constraint refused an appointment: the doctor is busy then (docs/design.md, invariant 1)."""
 
 
 class Duplicate(StoreError):

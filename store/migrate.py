@@ -12,8 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from gateway.settings import DatabaseSettings
 from store.pool import server_settings
+from store.settings import DatabaseSettings
 
 logger = logging.getLogger("store.migrate")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from gateway.settings import DatabaseSettings
+from store.settings import DatabaseSettings
 
 
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:

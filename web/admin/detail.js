@@ -1,7 +1,7 @@
 // One appointment in a modal dialog: its facts, its history, cancel (with a required reason),
 // and rebook on the patient's behalf. Kept live: the page calls refresh() on slot events.
 
-import { Clock } from "../book/time.js";
+import { Clock } from "../common/time.js";
 import { ACTIVE, STATUS_LABELS, statusBadge } from "../common/appointments.js";
 import { el } from "../common/dom.js";
 import { explain } from "../common/http.js";

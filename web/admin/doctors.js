@@ -4,7 +4,7 @@
 import { el } from "../common/dom.js";
 import { explain } from "../common/http.js";
 import { windowList } from "../common/windows.js";
-import { Clock } from "../book/time.js";
+import { Clock } from "../common/time.js";
 
 export class DoctorList {
   /** @param {{api, doctors: Map, types: Map}} ctx */

@@ -2,7 +2,7 @@
 // id); appointments across the organisation (filters, paging, details, cancel, rebook), the
 // doctors' weekly hours, booking secrets. Live over one stream of all its doctors' slot events.
 
-import { Clock, browserZone } from "../book/time.js";
+import { Clock, browserZone } from "../common/time.js";
 import { DetailDialog } from "./detail.js";
 import { DoctorList } from "./doctors.js";
 import { AppointmentList } from "./list.js";

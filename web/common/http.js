@@ -91,6 +91,18 @@ export class Gateway {
   }
 }
 
+/**
+ * The gateway's clock minus ours, in ms, judged from a response's Date header: 0 unless they are
+ * clearly apart (Date has whole seconds, so small differences are noise; NTP keeps most clocks
+ * right, and then ours is the better one). Cross-origin, the header is hidden and this is 0.
+ */
+export function clockOffset(response) {
+  const served = Date.parse(response.headers.get("Date") || "");
+  if (Number.isNaN(served)) return 0;
+  const offset = served + 500 - Date.now(); // on average the gateway was half a second further
+  return Math.abs(offset) > 2_000 ? offset : 0;
+}
+
 /** Problem codes every face explains the same way. */
 export const COMMON_MESSAGES = {
   network: "We could not reach the gateway. Please check your connection and try again.",

@@ -2,9 +2,10 @@
 // doctor's events after it are applied in order (held/booked remove slots at once; released/freed
 // and resync ask the gateway again, since only it knows what comes back under the type's rules).
 // A gap in the seqs, or a reconnect the stream cannot replay, means a fresh snapshot. While the
-// stream is down the list is refetched now and then. The same logic as the booking page's.
+// stream is down the list is refetched now and then. The booking page, the widget and the admin
+// rebook dialog all keep their lists this way.
 
-import { LiveFeed } from "../book/live.js";
+import { LiveFeed } from "./livefeed.js";
 import { coalesce } from "./dom.js";
 
 const POLL_WHILE_OFFLINE_MS = 20_000;

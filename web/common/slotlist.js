@@ -1,21 +1,23 @@
-// Free slots grouped by the viewer's calendar day, one collapsible <details> per day (keyboard
-// users tab through days, not through hundreds of times). Every free slot is a
-// <button data-slot-start="<UTC start as the API gives it>">; one that stops being free is removed.
-// Works inside a shadow root (the widget) as well as on a page.
+// Free slots grouped by the viewer's calendar day. In a small space (the widget, a dialog) each day
+// is a collapsible <details>, so keyboard users tab through days, not through hundreds of times;
+// the booking page has the room to show every day open, as a <section> under its own heading.
+// Every free slot is a <button data-slot-start="<UTC start as the API gives it>">; one that stops
+// being free is removed. Works inside a shadow root (the widget) as well as on a page.
 
 import { el, focusedIn } from "./dom.js";
 
 export class SlotList {
   /**
    * @param {HTMLElement} container  where the days go
-   * @param {import("../book/time.js").Clock} clock  the viewer's zone
-   * @param {{onPick: Function, onFocusLost?: Function, emptyText?: string}} options
+   * @param {import("./time.js").Clock} clock  the viewer's zone
+   * @param {{onPick: Function, onFocusLost?: Function, emptyText?: string, collapsible?: boolean}} options
    */
-  constructor(container, clock, { onPick, onFocusLost = () => undefined, emptyText = "No free times right now." }) {
+  constructor(container, clock, { onPick, onFocusLost = () => undefined, emptyText = "No free times right now.", collapsible = true }) {
     this.container = container;
     this.clock = clock;
     this.onFocusLost = onFocusLost;
     this.emptyText = emptyText;
+    this.collapsible = collapsible;
     this.openDays = null; // null until the viewer opens or closes a day: then the first day is open
     container.addEventListener("click", (event) => {
       const button = event.target.closest("button[data-slot-start]");
@@ -47,13 +49,23 @@ export class SlotList {
   }
 
   day(key, slots, first) {
-    const open = this.openDays ? this.openDays.has(key) : first;
     const label = this.clock.dayLabel(slots[0].start);
+    const buttons = slots.map((slot) => el("li", {}, this.slotButton(slot)));
+    const count = el("span", { className: "count" }, `${slots.length} free`);
+    if (!this.collapsible) {
+      return el(
+        "section",
+        { className: "day", dataset: { day: key } },
+        el("h3", { id: `day-${key}` }, label, " ", count),
+        el("ul", { className: "slot-grid", attrs: { role: "list" } }, buttons),
+      );
+    }
+    const open = this.openDays ? this.openDays.has(key) : first;
     return el(
       "details",
       { className: "day", open, dataset: { day: key } },
-      el("summary", {}, el("span", { className: "day-name" }, label), " ", el("span", { className: "count" }, `${slots.length} free`)),
-      el("ul", { className: "slot-grid", attrs: { role: "list", "aria-label": label } }, slots.map((slot) => el("li", {}, this.slotButton(slot)))),
+      el("summary", {}, el("span", { className: "day-name" }, label), " ", count),
+      el("ul", { className: "slot-grid", attrs: { role: "list", "aria-label": label } }, buttons),
     );
   }
 

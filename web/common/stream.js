@@ -3,12 +3,11 @@
 // Unlike the booking page, these pages do not patch their lists event by event: every slot event
 // (held, released, booked, freed, resync) means "something changed here, ask again". So no seq is
 // tracked; instead the page refetches after every (re)connect, because events may have been
-// missed while the stream was down. EventSource resumes by itself with Last-Event-ID; when it
-// gives up (an error status), we open a new one with backoff. While it is down, the page is asked
-// to refetch now and then, so it does not go stale.
+// missed while the stream was down. Reconnecting is LiveFeed's (common/livefeed.js); while the
+// stream is down, the page is asked to refetch now and then, so it does not go stale.
 
-const TYPES = ["slot.held", "slot.released", "slot.booked", "slot.freed", "resync"];
-const MAX_BACKOFF_MS = 15_000;
+import { LiveFeed } from "./livefeed.js";
+
 const POLL_WHILE_DOWN_MS = 20_000;
 
 export class Watch {
@@ -18,16 +17,18 @@ export class Watch {
    *   `onChange(null)` after each (re)connect, `onChange(event)` for each event.
    */
   constructor(url, { onChange, onState = () => undefined }) {
-    this.url = url;
     this.onChange = onChange;
     this.onState = onState;
-    this.source = null;
-    this.failures = 0;
-    this.timer = null;
     this.poll = null;
+    this.feed = new LiveFeed(url, null, {
+      onEvent: (event) => this.onChange(event),
+      onState: (state) => this.state(state),
+      onOpen: () => this.onChange(null),
+    });
   }
 
   state(state) {
+    if (state === "connecting" && this.poll) return; // still down: a retry is not news
     if (state === "live") {
       clearInterval(this.poll);
       this.poll = null;
@@ -38,48 +39,13 @@ export class Watch {
   }
 
   start() {
-    this.stop();
-    const source = new EventSource(this.url);
-    this.source = source;
-    if (!this.poll) this.state("connecting");
-    source.addEventListener("open", () => {
-      this.failures = 0;
-      this.state("live");
-      this.onChange(null);
-    });
-    source.addEventListener("error", () => {
-      if (source !== this.source) return;
-      if (source.readyState === EventSource.CLOSED) this.retryLater();
-      else this.state("reconnecting");
-    });
-    for (const type of TYPES) {
-      source.addEventListener(type, (message) => {
-        let event = {};
-        try {
-          event = JSON.parse(message.data);
-        } catch {
-          // a malformed event still means "something changed"
-        }
-        this.onChange({ ...event, type });
-      });
-    }
-  }
-
-  retryLater() {
-    this.source.close();
-    this.source = null;
-    this.state("reconnecting");
-    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.failures) * (0.75 + Math.random() / 2);
-    this.failures += 1;
-    this.timer = setTimeout(() => this.start(), delay);
+    this.feed.start();
   }
 
   stop() {
-    clearTimeout(this.timer);
+    this.feed.stop();
     clearInterval(this.poll);
     this.poll = null;
-    this.source?.close();
-    this.source = null;
   }
 }
 

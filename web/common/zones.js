@@ -1,7 +1,7 @@
 // Calendar days and wall clocks in a named IANA zone. Window times are minutes since the doctor's
 // local midnight; days are "YYYY-MM-DD" keys. Instants are epoch milliseconds.
 
-import { Clock } from "../book/time.js";
+import { Clock } from "./time.js";
 
 export const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 

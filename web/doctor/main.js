@@ -1,7 +1,7 @@
 // The doctor's live schedule: sign in with a gd_… token, then today and the week, kept live over
 // the doctor's event stream, with weekly hours and days off to manage.
 
-import { Clock } from "../book/time.js";
+import { Clock } from "../common/time.js";
 import { Agenda } from "./agenda.js";
 import { DaysOff } from "./daysoff.js";
 import { HoursEditor } from "./hours.js";

@@ -3,14 +3,14 @@
 // in a shadow root (the partner's styles do not leak in, ours do not leak out) and talks to the
 // gateway it was loaded from. Themable with --booking-widget-accent and --booking-widget-font.
 
-import { clockOffset } from "../book/api.js";
-import { Clock, browserZone } from "../book/time.js";
-import { explain } from "../common/http.js";
+import { BOOKING_MESSAGES } from "../common/booking.js";
+import { HoldForm } from "../common/holdform.js";
+import { clockOffset, explain } from "../common/http.js";
 import { LiveSlots } from "../common/liveslots.js";
 import { SlotList } from "../common/slotlist.js";
 import { showLiveState } from "../common/stream.js";
+import { Clock, browserZone } from "../common/time.js";
 import { WidgetApi } from "./api.js";
-import { HoldView } from "./hold.js";
 import { skeleton } from "./skeleton.js";
 
 const GATEWAY = new URL(import.meta.url).origin;
@@ -18,12 +18,9 @@ const STYLESHEET = new URL("./widget.css", import.meta.url).href;
 const STALE_TOKEN = "Your booking session on this website ended. Please reload the page and try again.";
 
 const MESSAGES = {
-  slot_taken: "Someone was faster: that time was just taken. Please pick another one.",
-  hold_expired: "Your hold lapsed before you confirmed, so the time is open to everyone again. Please pick a time again.",
-  not_bookable: "That time can no longer be booked. Please pick another one.",
+  ...BOOKING_MESSAGES,
   origin_not_allowed: "This website may not book with this clinic yet. Please book on the clinic's own page.",
   token_unavailable: "We could not start your booking on this website. Please reload the page and try again.",
-  network: "We could not reach the clinic. Please check your connection and try again.",
   unauthorized: STALE_TOKEN,
   token_expired: STALE_TOKEN,
   token_revoked: STALE_TOKEN,
@@ -100,7 +97,7 @@ class BookingWidget extends HTMLElement {
         return `We could not load the free times. ${say(error)}`;
       },
     });
-    this.holdView = new HoldView(this.shadowRoot, this.clock, {
+    this.holdView = new HoldForm(this.shadowRoot, this.clock, {
       onSubmit: (hold, patient) => this.confirm(hold, patient),
       onRelease: (hold) => this.release(hold),
       onLapse: () => {
@@ -108,7 +105,7 @@ class BookingWidget extends HTMLElement {
         this.status("Your hold lapsed, so the time is open to everyone again.");
       },
       onBack: () => this.view("pick"),
-    });
+    }, { zoneInTime: true });
 
     $("zone").textContent = this.clock.zoneLabel();
     $("alert-close").addEventListener("click", () => this.clearAlert());

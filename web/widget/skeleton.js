@@ -65,5 +65,5 @@ export const skeleton = (stylesheet) => `
     <button type="button" class="secondary" id="book-another">Book another time</button>
   </div>
 </section>
-<p id="broken" class="broken" role="alert" hidden></p>
+<p id="broken" class="alert broken" role="alert" hidden></p>
 `;
