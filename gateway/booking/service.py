@@ -35,7 +35,7 @@ from gateway.errors import (
 from gateway.settings import Settings
 from gateway.timeutil import instant, show, utcnow, zone
 from holds.engine import BookedInterval, HoldEngine, HoldState, iso
-from holds.keys import token_doctor
+from holds.keys import token_doctor, token_hash
 from store import appointments as appointments_repo
 from store.appointments import Actor
 from store.errors import Duplicate, Overlap
@@ -310,7 +310,9 @@ class BookingService:
             raise Unauthorized("Send the hold's token as X-Hold-Token.", code="hold_token_required")
         doctor_id = token_doctor(token)
         state = await self.engine.state(doctor_id, hold_id) if doctor_id else None
-        if state is None:
+        # The token names the doctor only: another hold's token of the same doctor must not
+        # read (or act on) this hold, so it must be this hold's own.
+        if state is None or not hmac.compare_digest(state.token_hash, token_hash(token)):
             raise NotFound(f"Hold {hold_id} not found.")
         return state, token
 
@@ -435,6 +437,12 @@ class BookingService:
             await self.engine.end_confirm(state, "retry")
             raise ServiceUnavailable("The appointment could not be saved; try again.") from exc
         except GatewayError:
+            await self.engine.end_confirm(state, "retry")
+            raise
+        except Exception:
+            # Whatever else failed (a bug, a constraint we did not map), the transaction rolled
+            # back: give the hold back to its holder rather than leave it "confirming" until it lapses.
+            logger.exception("confirm of hold %s failed; the hold is given back", state.hold_id)
             await self.engine.end_confirm(state, "retry")
             raise
         await self.engine.end_confirm(state, "booked", appointment.id)
