@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from gateway.appointments.endpoints import router as appointments_router
 from gateway.appointments.service import AppointmentService
 from gateway.auth import Principal, principal_of, require_principal
+from gateway.bodies import GatewayRequest
 from gateway.booking.endpoints import router as booking_router
 from gateway.booking.service import BookingService
 from gateway.clinic.directory import handlers as directory_handlers
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, tune_process: bool = False) 
             "maybe_caller": Provide(provide_maybe_caller),
         },
         exception_handlers=exception_handlers,
+        request_class=GatewayRequest,
         lifespan=[lifespan],
         state=State({"settings": settings}),
         openapi_config=OpenAPIConfig(

@@ -16,7 +16,7 @@ from gateway.auth import Principal
 from gateway.booking.schemas import ConfirmIn, PatientIn
 from gateway.booking.service import BookingService
 from gateway.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from gateway.timeutil import show, utcnow
+from gateway.timeutil import show, utcnow, within_range
 from store import appointments as repo
 from store import clinic as clinic_repo
 from store.appointments import Actor, Filter
@@ -49,9 +49,13 @@ def encode_cursor(a: Appointment) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         starts_at, appointment_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(starts_at), uuid.UUID(appointment_id)
-    except (ValueError, TypeError, binascii.Error):
+        moment, ref = datetime.fromisoformat(starts_at), uuid.UUID(appointment_id)
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         raise ValidationFailed("cursor: not a cursor this gateway gave out", code="invalid_cursor") from None
+    if moment.tzinfo is None:
+        raise ValidationFailed("cursor: not a cursor this gateway gave out", code="invalid_cursor")
+    # a forged cursor may hold any instant: the same calendar bounds as every other instant
+    return within_range(moment, "cursor"), ref
 
 
 class AppointmentService:

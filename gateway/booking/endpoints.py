@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from litestar import Request, Router, delete, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -18,6 +19,8 @@ from gateway.services import Services, services_of
 from gateway.timeutil import instant, utcnow, zone
 
 DEFAULT_DAYS = 14
+NO_STORE = CacheControlHeader(no_store=True)
+"""Answers carrying a hold token: no cache may keep a copy."""
 Booking = NamedDependency[BookingService]
 Svc = NamedDependency[Services]
 Caller = NamedDependency[Principal]
@@ -62,7 +65,7 @@ async def list_slots(
     return await booking.slots(doctor_id, appointment_type_id, start, end, zone(tz) if tz else None)
 
 
-@post("/v1/holds", tags=["booking"], security=[{"bearer": []}])
+@post("/v1/holds", tags=["booking"], security=[{"bearer": []}], cache_control=NO_STORE)
 async def create_hold(request: Request[Any, Any, Any], data: JSONBody[schemas.HoldIn]) -> schemas.HoldOut:
     """Hold a slot at once (all of it or nothing). Confirm before ``expires_at``.
 
@@ -84,13 +87,13 @@ async def release_hold(booking: Booking, hold_id: FromPath[uuid.UUID], hold_toke
     await booking.release(hold_id, hold_token)
 
 
-@get("/v1/holds/{hold_id:uuid}", tags=["booking"])
+@get("/v1/holds/{hold_id:uuid}", tags=["booking"], cache_control=NO_STORE)
 async def get_hold(booking: Booking, hold_id: FromPath[uuid.UUID], hold_token: HoldToken = None) -> schemas.HoldOut:
     """A hold as its holder sees it (status ``held``, ``confirming``, ``booked``, ``released`` or ``expired``)."""
     return await booking.hold_status(hold_id, hold_token)
 
 
-@post("/v1/doctors/{doctor_id:uuid}/meet-now", tags=["booking"], security=[{"bearer": []}])
+@post("/v1/doctors/{doctor_id:uuid}/meet-now", tags=["booking"], security=[{"bearer": []}], cache_control=NO_STORE)
 async def meet_now(
     booking: Booking, caller: Caller, doctor_id: FromPath[uuid.UUID], data: JSONBody[schemas.MeetNowIn]
 ) -> schemas.HoldOut:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
 
 import jwt
 
-from gateway.errors import Unauthorized
+from gateway.errors import SecretUnreadable, Unauthorized
 from gateway.trust.crypto import SecretBox, derive
 from store import trust as repo
 from store.types import Conn
@@ -18,6 +19,9 @@ SESSION_CACHE_SIZE = 20_000
 """Verified session tokens remembered per process (partner tokens are checked on every call:
 their booking secret may be revoked at any moment)."""
 ALGORITHM = "HS256"
+MAX_KID_LENGTH = 64
+MAX_SUB_LENGTH = 200
+logger = logging.getLogger("gateway.trust")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,9 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise rejected("token_invalid", "The token's header names no kid (the booking secret's key_id).")
+        if len(kid) > MAX_KID_LENGTH or not kid.isprintable():
+            # never let it reach the database: a NUL cannot be sent to Postgres as text
+            raise rejected("token_unknown_key", "The token's kid is not a booking secret's key_id.")
         if kid == SESSION_KID:
             claims = self._decode(token, self._session_key)
             try:
@@ -106,7 +113,18 @@ class TokenVerifier:
             raise rejected("token_unknown_key", f"No booking secret has key_id {kid!r}.")
         if secret.revoked_at is not None:
             raise rejected("token_revoked", f"The booking secret {kid!r} has been revoked.")
-        claims = self._decode(token, self.box.open(kid, secret.ciphertext))
+        try:
+            key = self.box.open(kid, secret.ciphertext)
+        except ValueError:
+            logger.error(
+                "booking secret %s no longer decrypts: GATEWAY_SECRET_KEY changed since it was created;"
+                " revoke it and create a new one",
+                kid,
+            )
+            raise SecretUnreadable(
+                f"The booking secret {kid!r} cannot be read by this gateway; the clinic must replace it."
+            ) from None
+        claims = self._decode(token, key)
         lifetime = _int(claims["exp"]) - _int(claims.get("iat") or time.time())
         if lifetime > self.max_lifetime + self.leeway:
             raise rejected(
@@ -144,8 +162,13 @@ class TokenVerifier:
             raise rejected("token_signature", "The token's signature does not match its key.") from None
         except jwt.InvalidTokenError as exc:
             raise rejected("token_invalid", f"The token is invalid: {exc}.") from None
-        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
             raise rejected("token_invalid", "The token's sub must be a non-empty string.")
+        if len(sub) > MAX_SUB_LENGTH or not sub.isprintable():
+            raise rejected(
+                "token_invalid", f"The token's sub must be printable text of {MAX_SUB_LENGTH} characters at most."
+            )
         return claims
 
 
