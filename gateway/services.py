@@ -10,6 +10,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from broadcast.hub import Hub
 from broadcast.replay import ReplayLog
+from gateway.appointments.rooms import Rooms
 from gateway.appointments.service import AppointmentService
 from gateway.auth import Authenticator
 from gateway.booking.service import BookingService
@@ -95,7 +96,16 @@ class Services:
             auth=Authenticator(db, settings.admin_token, verifier),
             limiter=Limiter(redis, keys.prefix, settings.rate_limits, engine.batcher),
             origins=OriginPolicy(db),
-            appointments=AppointmentService(db, booking),
+            appointments=AppointmentService(
+                db,
+                booking,
+                Rooms(
+                    settings.secret_key,
+                    settings.meeting_url_template,
+                    settings.jitsi_app_id,
+                    settings.jitsi_app_secret,
+                ),
+            ),
         )
 
     async def close(self) -> None:

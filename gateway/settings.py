@@ -12,8 +12,10 @@ import msgspec
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/gateway"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-# Lets `make run` work out of the box; the gateway logs a warning at start while it is in use.
+# Used only when GATEWAY_SECRET_KEY is unset: tests and `GATEWAY_DEV=on`. It is public, so anyone
+# could mint sessions with it: `gateway serve` refuses to start with it (or any short key) otherwise.
 INSECURE_DEV_KEY = "dev-insecure-secret-key-change-me"
+MIN_SECRET_KEY_BYTES = 32
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,16 +125,35 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admin_token: str | None = None
     """``GATEWAY_ADMIN_TOKEN``: the platform operator's bearer token. Unset: admin routes refuse all."""
     secret_key: str = INSECURE_DEV_KEY
-    """``GATEWAY_SECRET_KEY``: signs gateway-issued tokens and encrypts secrets at rest."""
+    """``GATEWAY_SECRET_KEY``: signs gateway-issued tokens and encrypts secrets at rest (each use with a
+    key of its own, derived with HKDF). At least 32 bytes; ``gateway serve`` refuses to start otherwise."""
+    dev: bool = False
+    """``GATEWAY_DEV``: ``on`` lets ``gateway serve`` start with the insecure development key (or a short one)."""
     rate_limits: bool = True
     """``GATEWAY_RATE_LIMITS``: ``off`` turns rate limiting off (load tests on a trusted network)."""
     public_url: str = "http://127.0.0.1:8000"
     """``GATEWAY_PUBLIC_URL``: the base URL printed by ``gateway demo`` and used in links."""
     meeting_url_template: str = "https://meet.jit.si/clinic-{room}"
     """``GATEWAY_MEETING_URL_TEMPLATE``: each doctor's persistent meeting room; ``{room}`` is a stable,
-    unguessable name derived from the doctor's id, ``{doctor_id}`` the id itself."""
+    unguessable name derived from the doctor's id, ``{doctor_id}`` the id itself. Handed out by
+    ``/join`` only."""
+    jitsi_app_id: str | None = None
+    """``GATEWAY_JITSI_APP_ID``: the Jitsi deployment's app id (token authentication); see ``jitsi_app_secret``."""
+    jitsi_app_secret: str | None = None
+    """``GATEWAY_JITSI_APP_SECRET``: with ``jitsi_app_id``, ``/join`` hands out room addresses carrying a
+    signed room token (room, user, moderator for the doctor, expiry at the join window's close)."""
     debug: bool = False
     """``GATEWAY_DEBUG``: Litestar debug mode (tracebacks in responses). Never in production."""
+
+    def secret_key_problem(self) -> str | None:
+        """Why ``secret_key`` must not serve requests (``None`` when it may, or in development)."""
+        if self.dev:
+            return None
+        if self.secret_key == INSECURE_DEV_KEY:
+            return "GATEWAY_SECRET_KEY is not set (GATEWAY_DEV=on allows the insecure development key)"
+        if len(self.secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+            return f"GATEWAY_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes (e.g. openssl rand -base64 48)"
+        return None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -225,8 +246,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ),
             admin_token=e.get("GATEWAY_ADMIN_TOKEN") or None,
             secret_key=e.get("GATEWAY_SECRET_KEY") or INSECURE_DEV_KEY,
+            dev=flag("GATEWAY_DEV", False),
             rate_limits=flag("GATEWAY_RATE_LIMITS", True),
             public_url=(e.get("GATEWAY_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             meeting_url_template=e.get("GATEWAY_MEETING_URL_TEMPLATE") or "https://meet.jit.si/clinic-{room}",
+            jitsi_app_id=e.get("GATEWAY_JITSI_APP_ID") or None,
+            jitsi_app_secret=e.get("GATEWAY_JITSI_APP_SECRET") or None,
             debug=flag("GATEWAY_DEBUG", False),
         )

@@ -73,7 +73,7 @@ async def get_appointment(
         appointment_type = await clinic_repo.get_type(appointments.db, a.appointment_type_id)
         assert doctor is not None and appointment_type is not None
         return Response(
-            calendar.ics(a, doctor, appointment_type),
+            calendar.ics(a, doctor, appointment_type, appointments.booking.settings.public_url),
             media_type="text/calendar; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="appointment-{a.id}.ics"'},
         )

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from gateway.appointments import schemas
+from gateway.appointments.rooms import Rooms, RoomUser
 from gateway.auth import Principal
 from gateway.booking.schemas import ConfirmIn, PatientIn
 from gateway.booking.service import BookingService
@@ -61,9 +62,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 class AppointmentService:
     """Reads and changes of appointments; every change is one transaction with its history row."""
 
-    def __init__(self, db: Pool, booking: BookingService) -> None:
+    def __init__(self, db: Pool, booking: BookingService, rooms: Rooms) -> None:
         self.db = db
         self.booking = booking
+        self.rooms = rooms
 
     async def get(self, who: Principal, appointment_id: uuid.UUID) -> Appointment:
         """An appointment the caller may see (404 otherwise: existence does not leak)."""
@@ -207,7 +209,8 @@ class AppointmentService:
         )
 
     async def join(self, who: Principal, appointment_id: uuid.UUID) -> schemas.JoinOut:
-        """The meeting URL, from 10 minutes before the start until 60 minutes after the end."""
+        """The room's address, from 10 minutes before the start until 60 minutes after the end, to the
+        appointment's patient, its doctor and its organisation's admins (``get`` hides it from others)."""
         a = await self.get(who, appointment_id)
         self._status(a, "confirmed")
         opens, closes = a.starts_at - JOIN_OPENS, a.ends_at + JOIN_CLOSES
@@ -218,8 +221,22 @@ class AppointmentService:
                 opens_at=show(opens, None),
                 closes_at=show(closes, None),
             )
-        assert a.meeting_url is not None
-        return schemas.JoinOut(meeting_url=a.meeting_url, opens_at=show(opens, None), closes_at=show(closes, None))
+        user = await self._room_user(who, a)
+        return schemas.JoinOut(
+            meeting_url=self.rooms.address(a.doctor_id, user, closes),
+            expires_at=show(closes, None),
+            opens_at=show(opens, None),
+            closes_at=show(closes, None),
+        )
+
+    async def _room_user(self, who: Principal, a: Appointment) -> RoomUser:
+        """How the room token names the caller: the doctor moderates, everyone else takes part."""
+        if who.role == "doctor":
+            doctor = await clinic_repo.get_doctor(self.db, a.doctor_id)
+            return RoomUser(f"doctor:{a.doctor_id}", doctor.name if doctor else "Doctor", moderator=True)
+        if who.role == "patient":
+            return RoomUser(f"patient:{a.id}", a.patient_name or "Patient", moderator=False)
+        return RoomUser(f"{who.role}:{who.organisation_id or 'platform'}", "Clinic staff", moderator=False)
 
     async def no_show(self, who: Principal, appointment_id: uuid.UUID, reason: str | None) -> Appointment:
         """Mark a no-show, only once the join window has closed."""

@@ -83,7 +83,9 @@ class AppointmentOut(msgspec.Struct, frozen=True, kw_only=True):
     start: str
     end: str
     status: str
-    meeting_url: str | None
+    join_url: str
+    """The gateway's own join link (``GET`` it with the caller's bearer token inside the join window);
+    the room's address itself is never part of an appointment."""
     previous_appointment_id: uuid.UUID | None
     cancellation: dict[str, Any] | None
     hold_id: uuid.UUID | None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import uuid
@@ -88,7 +87,7 @@ def appointment_out(a: Appointment, tz: ZoneInfo | None = None) -> schemas.Appoi
         start=show(a.starts_at, tz),
         end=show(a.ends_at, tz),
         status=a.status,
-        meeting_url=a.meeting_url,
+        join_url=f"/v1/appointments/{a.id}/join",
         previous_appointment_id=a.previous_appointment_id,
         cancellation=a.cancellation,
         hold_id=a.hold_id,
@@ -417,7 +416,7 @@ class BookingService:
                     ends_at=state.end,
                     blocked_until=state.blocked_until,
                     status="pending_approval" if appointment_type.requires_approval else "confirmed",
-                    meeting_url=self.meeting_url(doctor.id),
+                    meeting_url=None,  # the room is handed out by /join only (gateway/appointments/rooms.py)
                     previous_appointment_id=replaces.id if replaces else None,
                     reschedule_count=replaces.reschedule_count + 1 if replaces else 0,
                     payment=payment,
@@ -488,8 +487,3 @@ class BookingService:
         now = utcnow()
         rows = await appointments_repo.booked_between(self.db, doctor_id, now, now + timedelta(days=3660))
         return [BookedInterval(i, s, b) for i, s, b in rows]
-
-    def meeting_url(self, doctor_id: uuid.UUID) -> str:
-        """The doctor's persistent meeting room: the same URL every time."""
-        room = hmac.new(self.settings.secret_key.encode(), doctor_id.bytes, hashlib.sha256).hexdigest()[:20]
-        return self.settings.meeting_url_template.format(room=room, doctor_id=doctor_id)
