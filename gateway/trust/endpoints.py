@@ -13,13 +13,12 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from gateway.auth import Principal, require_platform
-from gateway.clinic.service import allow, doctor
+from gateway.auth import Principal
+from gateway.clinic.service import allow
 from gateway.errors import Conflict, NotFound, SecretUnreadable
 from gateway.ratelimit import client_address
 from gateway.services import Services
-from gateway.trust import schemas
-from gateway.trust.crypto import fingerprint, new_token
+from gateway.trust import schemas, staff_keys
 from store import clinic as clinic_repo
 from store import trust as repo
 from store.models import Organisation
@@ -41,20 +40,6 @@ async def _organisation(db: Conn, organisation_id: uuid.UUID) -> Organisation:
     return found
 
 
-@post(
-    "/v1/admin/organisations/{organisation_id:uuid}/api-keys",
-    guards=[require_platform],
-    tags=["trust"],
-    cache_control=NO_STORE,
-)
-async def create_api_key(db: Db, organisation_id: FromPath[uuid.UUID]) -> schemas.ApiKeyOut:
-    """A new admin API key for the organisation (platform operator). The key is shown only here."""
-    await _organisation(db, organisation_id)
-    key = new_token("gk")
-    stored = await repo.create_api_key(db, organisation_id, fingerprint(key))
-    return schemas.ApiKeyOut(id=stored.id, organisation_id=organisation_id, key=key, created_at=stored.created_at)
-
-
 @get("/v1/admin/organisations/{organisation_id:uuid}", tags=["trust"])
 async def get_organisation(db: Db, caller: Caller, organisation_id: FromPath[uuid.UUID]) -> Organisation:
     """An organisation and its allowed origins (its admins)."""
@@ -72,16 +57,6 @@ async def update_organisation(
     await repo.set_origins(db, organisation_id, sorted(set(data.allowed_origins)))
     await svc.origins.changed()
     return await _organisation(db, organisation_id)
-
-
-@post("/v1/admin/doctors/{doctor_id:uuid}/credentials", tags=["trust"], cache_control=NO_STORE)
-async def create_credential(db: Db, caller: Caller, doctor_id: FromPath[uuid.UUID]) -> schemas.CredentialOut:
-    """A bearer token for the doctor (their organisation's admins). Shown only here."""
-    found = await doctor(db, doctor_id)
-    allow(caller.administers(found.organisation_id), "Only the organisation's admins may issue doctor credentials.")
-    token = new_token("gd")
-    stored = await repo.create_credential(db, doctor_id, fingerprint(token))
-    return schemas.CredentialOut(id=stored.id, doctor_id=doctor_id, token=token, created_at=stored.created_at)
 
 
 def _info(secret: BookingSecret) -> schemas.SecretInfo:
@@ -165,7 +140,7 @@ async def create_session(
 router = Router(
     path="/",
     route_handlers=[
-        create_api_key, get_organisation, update_organisation, create_credential, create_secret,
-        list_secrets, reveal_secret, revoke_secret, create_session,
+        get_organisation, update_organisation, create_secret, list_secrets, reveal_secret, revoke_secret,
+        create_session, *staff_keys.handlers,
     ],
 )  # fmt: skip
