@@ -18,6 +18,7 @@ from gateway.booking.schemas import ConfirmIn, PatientIn
 from gateway.booking.service import BookingService
 from gateway.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from gateway.timeutil import show, utcnow, within_range
+from gateway.trust.tokens import stored_ref
 from store import appointments as repo
 from store import clinic as clinic_repo
 from store.appointments import Actor, Filter
@@ -111,7 +112,7 @@ class AppointmentService:
                     raise Forbidden("A doctor lists their own appointments.")
                 f = msgspec.structs.replace(f, doctor_id=who.doctor_id)
             if patient is not None:
-                by = {"patient_email": patient} if "@" in patient else {"patient_ref": patient}
+                by = {"patient_email": patient} if "@" in patient else {"patient_ref": stored_ref(patient)}
                 f = msgspec.structs.replace(f, **by)
         rows = await repo.page(self.db, f)
         more = len(rows) > limit

@@ -72,6 +72,8 @@ class PatientOut(msgspec.Struct, frozen=True, kw_only=True):
     phone: str | None
     timezone: str | None
     ref: str | None
+    issuer: str | None = None
+    """Who issued ``ref``: ``partner`` (a partner's patient reference) or ``session`` (the public page)."""
 
 
 class AppointmentOut(msgspec.Struct, frozen=True, kw_only=True):

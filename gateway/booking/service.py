@@ -33,6 +33,7 @@ from gateway.errors import (
 )
 from gateway.settings import Settings
 from gateway.timeutil import instant, show, utcnow, zone
+from gateway.trust.tokens import public_ref
 from holds.engine import BookedInterval, HoldEngine, HoldState, iso
 from holds.keys import token_doctor, token_hash
 from store import appointments as appointments_repo
@@ -72,6 +73,7 @@ class Schedule:
 
 def appointment_out(a: Appointment, tz: ZoneInfo | None = None) -> schemas.AppointmentOut:
     """The public shape of an appointment."""
+    ref, issuer = public_ref(a.patient_ref)
     return schemas.AppointmentOut(
         id=a.id,
         organisation_id=a.organisation_id,
@@ -82,7 +84,8 @@ def appointment_out(a: Appointment, tz: ZoneInfo | None = None) -> schemas.Appoi
             email=a.patient_email,
             phone=a.patient_phone,
             timezone=a.patient_timezone,
-            ref=a.patient_ref,
+            ref=ref,
+            issuer=issuer,
         ),
         start=show(a.starts_at, tz),
         end=show(a.ends_at, tz),
@@ -186,9 +189,11 @@ class BookingService:
             raise Forbidden("This booking token may not book this appointment type.")
 
     async def check_active_limit(
-        self, patient_ref: str | None, appointment_type: AppointmentType, db: Conn | None = None
-    ) -> None:
-        """A patient may have at most ``max_active_per_patient`` upcoming appointments of a type.
+        self, patient_ref: str | None, appointment_type: AppointmentType, db: Conn | None = None,
+        email: str | None = None,
+    ) -> None:  # fmt: skip
+        """A patient (one reference, or one email address across sessions) may have at most the type's
+        ``max_active_per_patient`` upcoming appointments in the organisation.
 
         Raises:
             Conflict: ``too_many_active``.
@@ -197,11 +202,11 @@ class BookingService:
         if limit is None or not patient_ref:
             return
         active = await appointments_repo.count_active_for_patient(
-            db or self.db, appointment_type.organisation_id, patient_ref, appointment_type.id
+            db or self.db, appointment_type.organisation_id, patient_ref, email
         )
         if active >= limit:
             raise Conflict(
-                f"You already have {active} upcoming appointment(s) of this type; at most {limit} at a time.",
+                f"You already have {active} upcoming appointment(s) here; at most {limit} at a time for this type.",
                 code="too_many_active",
             )
 
@@ -399,7 +404,10 @@ class BookingService:
                 if state.patient_ref and appointment_type.max_active_per_patient is not None:
                     # Two confirms of one patient must not both slip under the limit.
                     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", state.patient_ref)
-                    await self.check_active_limit(state.patient_ref, appointment_type, conn)
+                    # ... nor two sessions giving one email address
+                    email_key = f"{doctor.organisation_id}:{patient.email.lower()}"
+                    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", email_key)
+                    await self.check_active_limit(state.patient_ref, appointment_type, conn, patient.email)
                 appointment = await appointments_repo.insert(
                     conn,
                     actor,

@@ -15,6 +15,11 @@ from store import trust as repo
 from store.types import Conn
 
 SESSION_KID = "gateway-session"
+SESSION_PREFIX = "session:"
+PARTNER_PREFIX = "partner:"
+"""Patient references are namespaced by issuer: a partner's ``sub`` is kept as ``partner:<sub>``, a
+gateway session's as ``session:<uuid>``, so no partner token can claim a session's patient (a
+``sub`` of ``session:…`` becomes ``partner:session:…``) and no session a partner's patient."""
 SESSION_CACHE_SIZE = 20_000
 """Verified session tokens remembered per process (partner tokens are checked on every call:
 their booking secret may be revoked at any moment)."""
@@ -65,7 +70,7 @@ class TokenVerifier:
         """A new anonymous session for the public booking page; returns the token and its ``exp``."""
         now = int(time.time())
         exp = now + self.session_ttl
-        claims = {"sub": f"session:{uuid.uuid4()}", "org": str(organisation_id), "iat": now, "exp": exp}
+        claims = {"sub": f"{SESSION_PREFIX}{uuid.uuid4()}", "org": str(organisation_id), "iat": now, "exp": exp}
         token = jwt.encode(claims, self._session_key, algorithm=ALGORITHM, headers={"kid": SESSION_KID})
         return token, exp
 
@@ -103,6 +108,8 @@ class TokenVerifier:
                 organisation_id = uuid.UUID(str(claims.get("org")))
             except ValueError:
                 raise rejected("token_invalid", "The session token names no organisation.") from None
+            if not str(claims["sub"]).startswith(SESSION_PREFIX):
+                raise rejected("token_invalid", "The session token names no session.")
             verified = PatientClaims(organisation_id, str(claims["sub"]), "session", expires_at=_int(claims["exp"]))
             if len(self._sessions) >= SESSION_CACHE_SIZE:
                 del self._sessions[next(iter(self._sessions))]  # the oldest entry
@@ -133,7 +140,7 @@ class TokenVerifier:
             )
         return PatientClaims(
             organisation_id=secret.organisation_id,
-            patient_ref=str(claims["sub"]),
+            patient_ref=PARTNER_PREFIX + str(claims["sub"]),
             via="partner",
             key_id=kid,
             name=_text(claims.get("name")),
@@ -170,6 +177,21 @@ class TokenVerifier:
                 "token_invalid", f"The token's sub must be printable text of {MAX_SUB_LENGTH} characters at most."
             )
         return claims
+
+
+def public_ref(ref: str | None) -> tuple[str | None, str | None]:
+    """A stored patient reference as clients see it: ``(ref, issuer)``; a partner's own reference
+    comes back without the namespace the gateway keeps it under."""
+    if ref is None:
+        return None, None
+    if ref.startswith(PARTNER_PREFIX):
+        return ref.removeprefix(PARTNER_PREFIX), "partner"
+    return ref, "session" if ref.startswith(SESSION_PREFIX) else None
+
+
+def stored_ref(ref: str) -> str:
+    """The stored form of a reference a staff member filters by: a session's as given, else a partner's."""
+    return ref if ref.startswith((SESSION_PREFIX, PARTNER_PREFIX)) else PARTNER_PREFIX + ref
 
 
 def _int(value: object) -> int:
