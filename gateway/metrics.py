@@ -60,6 +60,11 @@ REQUEST_SECONDS = Histogram(
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+ABUSE_LIMITS = Counter(
+    "gateway_abuse_limit",
+    "Requests refused by an abuse limit; anonymous_confirms_per_organisation is worth an alert",
+    ["limit"],
+)
 for _transport in ("sse", "ws"):
     LIVE_CONNECTIONS.labels(_transport)
 

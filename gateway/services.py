@@ -10,6 +10,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from broadcast.hub import Hub
 from broadcast.replay import ReplayLog
+from gateway.abuse import LiveHolds
 from gateway.appointments.rooms import Rooms
 from gateway.appointments.service import AppointmentService
 from gateway.auth import Authenticator
@@ -41,6 +42,7 @@ class Services:
     limiter: Limiter
     origins: OriginPolicy
     appointments: AppointmentService
+    live_holds: LiveHolds
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -95,6 +97,7 @@ class Services:
             verifier=verifier,
             auth=Authenticator(db, settings.admin_token, verifier),
             limiter=Limiter(redis, keys.prefix, settings.rate_limits, engine.batcher),
+            live_holds=LiveHolds(redis, keys.prefix, trust.live_holds_per_patient, settings.rate_limits),
             origins=OriginPolicy(db),
             appointments=AppointmentService(
                 db,

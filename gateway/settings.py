@@ -111,7 +111,18 @@ class TrustSettings(msgspec.Struct, frozen=True, kw_only=True):
     confirms_per_address: Rate = Rate(300, 60)
     """``GATEWAY_RATE_CONFIRMS_PER_ADDRESS``: confirms from one client address."""
     sessions_per_address: Rate = Rate(60, 60)
-    """``GATEWAY_RATE_SESSIONS_PER_ADDRESS``: anonymous sessions one client address may open."""
+    """``GATEWAY_RATE_SESSIONS_PER_ADDRESS``: anonymous sessions one client address (an IPv6 client's /64) may open."""
+    live_holds_per_patient: int = 2
+    """``GATEWAY_LIVE_HOLDS_PER_PATIENT``: live holds one patient (session or partner reference) may have
+    at once; one more is 429 ``too_many_holds``. Staff are not limited."""
+    anonymous_bookings_per_address: Rate = Rate(6, 3600)
+    """``GATEWAY_RATE_ANONYMOUS_BOOKINGS_PER_ADDRESS``: confirms from anonymous sessions per client address
+    (an IPv6 client's /64); more is 429 ``too_many_bookings``. A fresh session per booking does not
+    reset it, so one address cannot book out a calendar."""
+    anonymous_confirms_per_organisation: Rate = Rate(60, 60)
+    """``GATEWAY_RATE_ANONYMOUS_CONFIRMS_PER_ORGANISATION``: confirms from anonymous sessions per
+    organisation, from all addresses together; crossing it is 429, logged as a warning and counted in
+    ``gateway_abuse_limit_total{limit="anonymous_confirms_per_organisation"}`` (an alert to set)."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -243,6 +254,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 confirms_per_patient=rate("GATEWAY_RATE_CONFIRMS_PER_PATIENT", Rate(20, 60)),
                 confirms_per_address=rate("GATEWAY_RATE_CONFIRMS_PER_ADDRESS", Rate(300, 60)),
                 sessions_per_address=rate("GATEWAY_RATE_SESSIONS_PER_ADDRESS", Rate(60, 60)),
+                live_holds_per_patient=integer("GATEWAY_LIVE_HOLDS_PER_PATIENT", 2),
+                anonymous_bookings_per_address=rate("GATEWAY_RATE_ANONYMOUS_BOOKINGS_PER_ADDRESS", Rate(6, 3600)),
+                anonymous_confirms_per_organisation=rate(
+                    "GATEWAY_RATE_ANONYMOUS_CONFIRMS_PER_ORGANISATION", Rate(60, 60)
+                ),
             ),
             admin_token=e.get("GATEWAY_ADMIN_TOKEN") or None,
             secret_key=e.get("GATEWAY_SECRET_KEY") or INSECURE_DEV_KEY,

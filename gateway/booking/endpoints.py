@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Request, Router, delete, get, post
@@ -11,6 +12,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
+from gateway.abuse import check_anonymous_confirm
 from gateway.auth import Principal, require_principal
 from gateway.booking import schemas
 from gateway.booking.service import BookingService, OriginCheck, appointment_out
@@ -78,13 +80,26 @@ async def create_hold(request: Request[Any, Any, Any], data: JSONBody[schemas.Ho
     svc = services_of(request)
     caller = await require_principal(request)
     await rate_limit(svc, request, caller, "holds")
-    return await svc.booking.hold(data, caller, origin_check(svc, request))
+    # the reservation lives 30 s at most should this process die before settling it
+    reservation = await svc.live_holds.reserve(caller, int(time.time() * 1000), 30_000)
+    try:
+        held = await svc.booking.hold(data, caller, origin_check(svc, request))
+    except BaseException:
+        await svc.live_holds.settle(caller, reservation, None, 0)
+        raise
+    deadline = datetime.fromisoformat(held.expires_at.replace("Z", "+00:00"))
+    await svc.live_holds.settle(caller, reservation, held.hold_id, int(deadline.timestamp() * 1000))
+    return held
 
 
 @delete("/v1/holds/{hold_id:uuid}", tags=["booking"])
-async def release_hold(booking: Booking, hold_id: FromPath[uuid.UUID], hold_token: HoldToken = None) -> None:
+async def release_hold(booking: Booking, svc: Svc, hold_id: FromPath[uuid.UUID], hold_token: HoldToken = None) -> None:
     """Let a hold go; the slot is free again at once. The hold token is the proof of ownership."""
+    state, _ = await booking.hold_state(hold_id, hold_token)
     await booking.release(hold_id, hold_token)
+    doctor = await booking.cache.doctor(state.doctor_id)
+    if doctor is not None:  # it no longer counts against its patient's live holds
+        await svc.live_holds.forget(doctor.organisation_id, state.patient_ref, hold_id)
 
 
 @get("/v1/holds/{hold_id:uuid}", tags=["booking"], cache_control=NO_STORE)
@@ -115,7 +130,10 @@ async def confirm_hold(
     svc = services_of(request)  # no dependencies: see create_hold
     caller = await require_principal(request)
     await rate_limit(svc, request, caller, "confirms")
+    await check_anonymous_confirm(svc.limiter, svc.settings, request, caller)
     appointment = await svc.booking.confirm(hold_id, hold_token, data, caller, origin_check(svc, request))
+    if appointment.patient_ref:  # booked: no longer a live hold of its patient
+        await svc.live_holds.forget(appointment.organisation_id, appointment.patient_ref, hold_id)
     return schemas.ConfirmOut(appointment_out(appointment))
 
 

@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody
 from gateway.auth import Principal
 from gateway.clinic.service import allow
 from gateway.errors import Conflict, NotFound, SecretUnreadable
-from gateway.ratelimit import client_address
+from gateway.ratelimit import client_network
 from gateway.services import Services
 from gateway.trust import schemas, staff_keys
 from store import clinic as clinic_repo
@@ -127,7 +127,7 @@ async def create_session(
     db: Db, svc: Svc, request: Request[Any, Any, Any], data: JSONBody[schemas.SessionIn]
 ) -> schemas.SessionOut:
     """An anonymous, short-lived patient session for the organisation's public booking page."""
-    await svc.limiter.check("sessions", client_address(request), svc.settings.trust.sessions_per_address)
+    await svc.limiter.check("sessions", client_network(request), svc.settings.trust.sessions_per_address)
     organisation = await clinic_repo.get_organisation_by_slug(db, data.organisation_slug)
     if organisation is None:
         raise NotFound(f"No organisation has slug {data.organisation_slug!r}.")
