@@ -25,20 +25,24 @@ from __future__ import annotations
 import bisect
 import functools
 import gc
+import hmac
+import ipaddress
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from litestar import Response, get
+from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
+from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from gateway.errors import GatewayError
+from gateway.errors import Forbidden, GatewayError
 
 if TYPE_CHECKING:
     from broadcast.hub import Hub
@@ -187,7 +191,25 @@ gc.callbacks.append(_gc_pauses)
 REGISTRY.register(_gc_pauses)
 
 
-@get("/metrics", include_in_schema=False, sync_to_thread=False)
+def metrics_access(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard: with ``GATEWAY_METRICS_TOKEN`` set, only that bearer token or a loopback client."""
+    expected: str | None = connection.app.state.settings.metrics_token
+    if expected is None:
+        return
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode()):
+        return
+    host = connection.client.host if connection.client else ""
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise Forbidden("Metrics are for the operator: send GATEWAY_METRICS_TOKEN as a bearer token.")
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False, guards=[metrics_access])
 def metrics_endpoint() -> Response[bytes]:
     """Every metric in Prometheus's text format."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -148,6 +148,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``GATEWAY_MEETING_URL_TEMPLATE``: each doctor's persistent meeting room; ``{room}`` is a stable,
     unguessable name derived from the doctor's id, ``{doctor_id}`` the id itself. Handed out by
     ``/join`` only."""
+    metrics_token: str | None = None
+    """``GATEWAY_METRICS_TOKEN``: when set, ``/metrics`` answers only this bearer token and loopback
+    clients (403 otherwise); unset, it is open to every client that reaches the gateway."""
     jitsi_app_id: str | None = None
     """``GATEWAY_JITSI_APP_ID``: the Jitsi deployment's app id (token authentication); see ``jitsi_app_secret``."""
     jitsi_app_secret: str | None = None
@@ -266,6 +269,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             rate_limits=flag("GATEWAY_RATE_LIMITS", True),
             public_url=(e.get("GATEWAY_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             meeting_url_template=e.get("GATEWAY_MEETING_URL_TEMPLATE") or "https://meet.jit.si/clinic-{room}",
+            metrics_token=e.get("GATEWAY_METRICS_TOKEN") or None,
             jitsi_app_id=e.get("GATEWAY_JITSI_APP_ID") or None,
             jitsi_app_secret=e.get("GATEWAY_JITSI_APP_SECRET") or None,
             debug=flag("GATEWAY_DEBUG", False),

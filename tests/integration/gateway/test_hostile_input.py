@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.integration.trust.test_partner_tokens import mint, new_secret, org_admin, try_hold
-from tests.support import Clinic, patient
+from tests.support import Clinic, patient, start_server
 
 Client = AsyncTestClient[Litestar]
 
@@ -203,3 +203,20 @@ async def test_secrets_and_tokens_are_never_cached(client: Client, clinic: Clini
     for r in answers:
         assert r.status_code in (200, 201), r.text
         assert "no-store" in r.headers.get("cache-control", ""), r.request.url
+
+
+async def test_metrics_can_be_closed_to_all_but_a_token(settings: Settings) -> None:
+    closed = msgspec.structs.replace(settings, metrics_token="metrics-scraper-token")
+    async with AsyncTestClient(app=create_app(closed), timeout=30) as c:
+        problem(await c.get("/metrics"), 403, "forbidden")  # the test client is not on loopback
+        problem(await c.get("/metrics", headers={"Authorization": "Bearer wrong"}), 403, "forbidden")
+        r = await c.get("/metrics", headers={"Authorization": "Bearer metrics-scraper-token"})
+        assert r.status_code == 200 and "gateway_holds_total" in r.text
+
+
+def test_closed_metrics_still_answer_loopback(settings: Settings, tmp_path: Any) -> None:
+    server = start_server(settings, str(tmp_path), {"GATEWAY_METRICS_TOKEN": "metrics-scraper-token"})
+    try:
+        assert httpx.get(f"{server.url}/metrics").status_code == 200  # a scraper on the same host
+    finally:
+        server.stop()
