@@ -98,11 +98,17 @@ export class HoldPanel {
   }
 }
 
-/** Show the confirmed appointment, in the patient's zone. The room's address is not part of it:
- * the gateway hands it out only inside the join window (GET /v1/appointments/{id}/join). */
+/** Show the confirmed appointment, in the patient's zone, with its meeting link. */
 export function showAppointment(clock, appointment) {
   $("done-time").textContent = `${clock.span(appointment.start, appointment.end)} (${clock.zone})`;
-  $("done-link").textContent = "The video room opens 10 minutes before the start; the clinic sends you the way in.";
+  const link = $("done-link");
+  const url = appointment.meeting_url;
+  if (url && /^https?:\/\//i.test(url)) {
+    const anchor = Object.assign(document.createElement("a"), { href: url, textContent: url, rel: "noopener" });
+    link.replaceChildren(anchor);
+  } else {
+    link.textContent = "We will email it to you before the appointment.";
+  }
   $("done-note").textContent =
     appointment.status === "pending_approval"
       ? `The clinic still has to approve this appointment; we will write to ${appointment.patient.email}.`

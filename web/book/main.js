@@ -15,8 +15,6 @@ const MESSAGES = {
   hold_expired: "Your hold lapsed before you confirmed, so the time is open to everyone again. Please pick a time again.",
   not_bookable: "That time can no longer be booked. Please pick another one.",
   rate_limited: "Too many tries in a short time. Please wait a moment and try again.",
-  too_many_holds: "You are already holding as many times as allowed. Confirm one or let one go first.",
-  too_many_bookings: "Too many bookings came from this connection. Please contact the clinic to book more.",
   network: "We could not reach the clinic. Please check your connection and try again.",
 };
 
