@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from gateway.appointments.endpoints import router as appointments_router
 from gateway.appointments.service import AppointmentService
 from gateway.auth import Principal, principal_of, require_principal
+from gateway.bodies import GatewayRequest
 from gateway.booking.endpoints import router as booking_router
 from gateway.booking.service import BookingService
 from gateway.clinic.directory import handlers as directory_handlers
@@ -65,8 +66,16 @@ def provide_booking(state: State) -> BookingService:
 
 
 def create_served_app() -> Litestar:
-    """The app ``gateway serve`` runs (each worker process): ``create_app`` plus process tuning."""
-    return create_app(tune_process=True)
+    """The app ``gateway serve`` runs (each worker process): ``create_app`` plus process tuning.
+
+    Raises:
+        RuntimeError: the secret key must not serve (``gateway serve`` checks first; this is for
+            anyone running the factory with uvicorn directly).
+    """
+    settings = Settings.from_env()
+    if problem := settings.secret_key_problem():
+        raise RuntimeError(f"refusing to serve: {problem}")
+    return create_app(settings, tune_process=True)
 
 
 def create_app(settings: Settings | None = None, *, tune_process: bool = False) -> Litestar:
@@ -81,8 +90,8 @@ def create_app(settings: Settings | None = None, *, tune_process: bool = False) 
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if settings.secret_key == INSECURE_DEV_KEY:
-            logger.warning("GATEWAY_SECRET_KEY is not set: using an insecure development key")
+        if settings.secret_key_problem() is None and settings.secret_key == INSECURE_DEV_KEY:
+            logger.warning("GATEWAY_DEV=on and GATEWAY_SECRET_KEY is not set: using the insecure development key")
         services = await Services.open(settings)
         app.state.services = services
         services.sweeper.start()
@@ -119,6 +128,7 @@ def create_app(settings: Settings | None = None, *, tune_process: bool = False) 
             "maybe_caller": Provide(provide_maybe_caller),
         },
         exception_handlers=exception_handlers,
+        request_class=GatewayRequest,
         lifespan=[lifespan],
         state=State({"settings": settings}),
         openapi_config=OpenAPIConfig(

@@ -80,4 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return _migrate(settings)
     if args.command == "demo":
         return _demo(settings)
+    if problem := settings.secret_key_problem():
+        # anyone who knows (or guesses) the key mints patient sessions of every organisation
+        print(f"gateway: refusing to serve: {problem}", file=sys.stderr)
+        return 2
     return _serve(args)

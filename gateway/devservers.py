@@ -318,9 +318,25 @@ class DevServers:
             self.started.pop().stop()
 
 
-def _serve(servers: DevServers, host: str, port: int) -> int:
+def _local_secret_key(data_dir: Path) -> str:
+    """The secret key of this checkout's local data (``<data_dir>/secret-key``), made on first use."""
+    path = data_dir / "secret-key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        say(f"GATEWAY_SECRET_KEY is not set; generated one for this data in {path}")
+    return path.read_text().strip()
+
+
+def _serve(servers: DevServers, host: str, port: int, data_dir: Path) -> int:
     env = {**os.environ, "DATABASE_URL": servers.database_url, "REDIS_URL": servers.redis_url}
     env.setdefault("GATEWAY_PUBLIC_URL", f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}")  # noqa: S104
+    if not env.get("GATEWAY_SECRET_KEY"):
+        # `gateway serve` refuses to start without a key; one per data directory, kept beside the
+        # embedded servers' data, so sessions and stored secrets survive a restart of `make run`.
+        env["GATEWAY_SECRET_KEY"] = _local_secret_key(data_dir)
     if not env.get("GATEWAY_ADMIN_TOKEN"):
         # A fresh platform token per run, so /admin and the admin API work out of the box.
         env["GATEWAY_ADMIN_TOKEN"] = f"dev-{secrets.token_urlsafe(16)}"
@@ -364,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"DATABASE_URL={servers.database_url}\nREDIS_URL={servers.redis_url}")
             servers.started.clear()  # left running on purpose: `stop` ends them
             return 0
-        return _serve(servers, args.host, args.port)
+        return _serve(servers, args.host, args.port, data_dir)
     except KeyboardInterrupt:
         return 130
     finally:

@@ -105,6 +105,12 @@ class ServiceUnavailable(GatewayError):
     code = "unavailable"
 
 
+class SecretUnreadable(ServiceUnavailable):
+    """A secret stored encrypted no longer decrypts (``GATEWAY_SECRET_KEY`` was changed)."""
+
+    code = "secret_unreadable"
+
+
 def problem(status: int, code: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
     """Build a problem response."""
     body: dict[str, Any] = {
@@ -192,6 +198,19 @@ def _postgres_down(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[s
     )
 
 
+def _bad_value(_: Request[Any, Any, Any], exc: asyncpg.exceptions.DataError) -> Response[dict[str, Any]]:
+    # A value Postgres cannot store or compare (NUL in text from a query string or path, an
+    # instant out of its range, a string longer than its column): the caller's input, not us.
+    logger.info("Postgres refused a value: %s", exc)
+    if isinstance(exc, asyncpg.exceptions.StringDataRightTruncationError):
+        return problem(422, "text_too_long", "A text field is longer than allowed.")
+    if isinstance(
+        exc, asyncpg.exceptions.CharacterNotInRepertoireError | asyncpg.exceptions.UntranslatableCharacterError
+    ):
+        return problem(422, "invalid_text", "Text may not contain NUL characters (\\u0000).")
+    return problem(422, "invalid_value", "A value in the request cannot be stored or compared.")
+
+
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     logger.exception("unhandled error", exc_info=exc)
     return problem(500, "internal_error", "The gateway could not handle this request.")
@@ -205,5 +224,6 @@ exception_handlers: ExceptionHandlersMap = {
     asyncpg.PostgresConnectionError: _postgres_down,
     asyncpg.CannotConnectNowError: _postgres_down,
     asyncpg.exceptions.ConnectionDoesNotExistError: _postgres_down,
+    asyncpg.exceptions.DataError: _bad_value,
     Exception: _unexpected,
 }

@@ -25,20 +25,24 @@ from __future__ import annotations
 import bisect
 import functools
 import gc
+import hmac
+import ipaddress
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from litestar import Response, get
+from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
+from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from gateway.errors import GatewayError
+from gateway.errors import Forbidden, GatewayError
 
 if TYPE_CHECKING:
     from broadcast.hub import Hub
@@ -59,6 +63,11 @@ REQUEST_SECONDS = Histogram(
     "HTTP request latency (event streams left out), by route template",
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+ABUSE_LIMITS = Counter(
+    "gateway_abuse_limit",
+    "Requests refused by an abuse limit; anonymous_confirms_per_organisation is worth an alert",
+    ["limit"],
 )
 for _transport in ("sse", "ws"):
     LIVE_CONNECTIONS.labels(_transport)
@@ -189,7 +198,25 @@ gc.callbacks.append(_gc_pauses)
 REGISTRY.register(_gc_pauses)
 
 
-@get("/metrics", include_in_schema=False, sync_to_thread=False)
+def metrics_access(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard: with ``GATEWAY_METRICS_TOKEN`` set, only that bearer token or a loopback client."""
+    expected: str | None = connection.app.state.settings.metrics_token
+    if expected is None:
+        return
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode()):
+        return
+    host = connection.client.host if connection.client else ""
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise Forbidden("Metrics are for the operator: send GATEWAY_METRICS_TOKEN as a bearer token.")
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False, guards=[metrics_access])
 def metrics_endpoint() -> Response[bytes]:
     """Every metric in Prometheus's text format."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

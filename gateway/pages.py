@@ -24,12 +24,15 @@ from string import Template
 from typing import Annotated, Any, cast
 
 from litestar import MediaType, Response, Router, get
+from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, QueryParameter
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.errors import NotFound
 from store import clinic as repo
 from store.models import AppointmentType, Doctor
 from store.types import Conn
@@ -193,6 +196,12 @@ async def widget_script() -> Response[str]:
     )
 
 
+def _no_nul(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: a path with a NUL (``/static/book/%00``) names no file; the file system would raise."""
+    if "\x00" in connection.scope["path"]:
+        raise NotFound("No such file.")
+
+
 def _static(folder: str, *, shared: bool = False) -> Router:
     """``/static/<folder>/…``: the files of ``web/<folder>``, revalidated on every use (ETag)."""
     options: dict[str, Any] = {"middleware": [public_cors]} if shared else {}
@@ -201,6 +210,7 @@ def _static(folder: str, *, shared: bool = False) -> Router:
         directories=[web_dir(folder)],
         cache_control=CacheControlHeader(no_cache=True),
         name=f"{folder}-static",
+        guards=[_no_nul],
         **options,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from typing import Any
 
@@ -24,6 +25,21 @@ def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     """The client's address (uvicorn has already applied X-Forwarded-For from trusted proxies)."""
     client = connection.client
     return client.host if client else "unknown"
+
+
+def client_network(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The client's address, or its /64 for IPv6: one subscriber commonly holds a whole /64, so
+    counting single IPv6 addresses would give one client 2**64 budgets."""
+    host = client_address(connection)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 class Limiter:
@@ -52,11 +68,15 @@ class Limiter:
         """
         await self.check_all([(scope, ident, rate)])
 
-    async def check_all(self, checks: list[tuple[str, str, Rate]]) -> None:
+    async def check_all(self, checks: list[tuple[str, str, Rate]], codes: dict[str, str] | None = None) -> None:
         """Count one request against each ``(scope, ident, rate)``, in order, in one round trip.
 
         As if checked one after another: a request the first budget refuses does not count
         against the ones after it (their counts are taken back; refusals are the rare path).
+
+        Args:
+            checks: the budgets.
+            codes: the error code of a scope whose refusal is not plain ``rate_limited``.
 
         Raises:
             RateLimited: for the first budget exceeded.
@@ -70,7 +90,7 @@ class Limiter:
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
-        for n, ((_, _, rate), (count, ttl_ms)) in enumerate(zip(checks, replies, strict=True)):
+        for n, ((scope, _, rate), (count, ttl_ms)) in enumerate(zip(checks, replies, strict=True)):
             if int(count) > rate.count:
                 later = [("DECR", key) for key in keys[n + 1 :]]
                 if later:
@@ -78,5 +98,7 @@ class Limiter:
                 retry_after = max(1, math.ceil(int(ttl_ms) / 1000))
                 raise RateLimited(
                     f"Too many requests: at most {rate.count} per {rate.seconds} s. Try again in {retry_after} s.",
+                    code=(codes or {}).get(scope),
                     retry_after=retry_after,
+                    limit=scope,
                 )

@@ -10,6 +10,8 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from broadcast.hub import Hub
 from broadcast.replay import ReplayLog
+from gateway.abuse import LiveHolds
+from gateway.appointments.rooms import Rooms
 from gateway.appointments.service import AppointmentService
 from gateway.auth import Authenticator
 from gateway.booking.service import BookingService
@@ -40,6 +42,7 @@ class Services:
     limiter: Limiter
     origins: OriginPolicy
     appointments: AppointmentService
+    live_holds: LiveHolds
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -100,8 +103,18 @@ class Services:
             verifier=verifier,
             auth=Authenticator(db, settings.admin_token, verifier),
             limiter=Limiter(redis, keys.prefix, settings.rate_limits, engine.batcher),
+            live_holds=LiveHolds(redis, keys.prefix, trust.live_holds_per_patient, settings.rate_limits),
             origins=OriginPolicy(db),
-            appointments=AppointmentService(db, booking),
+            appointments=AppointmentService(
+                db,
+                booking,
+                Rooms(
+                    settings.secret_key,
+                    settings.meeting_url_template,
+                    settings.jitsi_app_id,
+                    settings.jitsi_app_secret,
+                ),
+            ),
         )
 
     async def close(self) -> None:

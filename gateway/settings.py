@@ -15,8 +15,10 @@ from store.settings import DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL
 from store.settings import DatabaseSettings as DatabaseSettings
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-# Lets `make run` work out of the box; the gateway logs a warning at start while it is in use.
+# Used only when GATEWAY_SECRET_KEY is unset: tests and `GATEWAY_DEV=on`. It is public, so anyone
+# could mint sessions with it: `gateway serve` refuses to start with it (or any short key) otherwise.
 INSECURE_DEV_KEY = "dev-insecure-secret-key-change-me"
+MIN_SECRET_KEY_BYTES = 32
 
 
 class RedisSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,7 +101,18 @@ class TrustSettings(msgspec.Struct, frozen=True, kw_only=True):
     confirms_per_address: Rate = Rate(300, 60)
     """``GATEWAY_RATE_CONFIRMS_PER_ADDRESS``: confirms from one client address."""
     sessions_per_address: Rate = Rate(60, 60)
-    """``GATEWAY_RATE_SESSIONS_PER_ADDRESS``: anonymous sessions one client address may open."""
+    """``GATEWAY_RATE_SESSIONS_PER_ADDRESS``: anonymous sessions one client address (an IPv6 client's /64) may open."""
+    live_holds_per_patient: int = 2
+    """``GATEWAY_LIVE_HOLDS_PER_PATIENT``: live holds one patient (session or partner reference) may have
+    at once; one more is 429 ``too_many_holds``. Staff are not limited."""
+    anonymous_bookings_per_address: Rate = Rate(6, 3600)
+    """``GATEWAY_RATE_ANONYMOUS_BOOKINGS_PER_ADDRESS``: confirms from anonymous sessions per client address
+    (an IPv6 client's /64); more is 429 ``too_many_bookings``. A fresh session per booking does not
+    reset it, so one address cannot book out a calendar."""
+    anonymous_confirms_per_organisation: Rate = Rate(60, 60)
+    """``GATEWAY_RATE_ANONYMOUS_CONFIRMS_PER_ORGANISATION``: confirms from anonymous sessions per
+    organisation, from all addresses together; crossing it is 429, logged as a warning and counted in
+    ``gateway_abuse_limit_total{limit="anonymous_confirms_per_organisation"}`` (an alert to set)."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,16 +126,38 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admin_token: str | None = None
     """``GATEWAY_ADMIN_TOKEN``: the platform operator's bearer token. Unset: admin routes refuse all."""
     secret_key: str = INSECURE_DEV_KEY
-    """``GATEWAY_SECRET_KEY``: signs gateway-issued tokens and encrypts secrets at rest."""
+    """``GATEWAY_SECRET_KEY``: signs gateway-issued tokens and encrypts secrets at rest (each use with a
+    key of its own, derived with HKDF). At least 32 bytes; ``gateway serve`` refuses to start otherwise."""
+    dev: bool = False
+    """``GATEWAY_DEV``: ``on`` lets ``gateway serve`` start with the insecure development key (or a short one)."""
     rate_limits: bool = True
     """``GATEWAY_RATE_LIMITS``: ``off`` turns rate limiting off (load tests on a trusted network)."""
     public_url: str = "http://127.0.0.1:8000"
     """``GATEWAY_PUBLIC_URL``: the base URL printed by ``gateway demo`` and used in links."""
     meeting_url_template: str = "https://meet.jit.si/clinic-{room}"
     """``GATEWAY_MEETING_URL_TEMPLATE``: each doctor's persistent meeting room; ``{room}`` is a stable,
-    unguessable name derived from the doctor's id, ``{doctor_id}`` the id itself."""
+    unguessable name derived from the doctor's id, ``{doctor_id}`` the id itself. Handed out by
+    ``/join`` only."""
+    metrics_token: str | None = None
+    """``GATEWAY_METRICS_TOKEN``: when set, ``/metrics`` answers only this bearer token and loopback
+    clients (403 otherwise); unset, it is open to every client that reaches the gateway."""
+    jitsi_app_id: str | None = None
+    """``GATEWAY_JITSI_APP_ID``: the Jitsi deployment's app id (token authentication); see ``jitsi_app_secret``."""
+    jitsi_app_secret: str | None = None
+    """``GATEWAY_JITSI_APP_SECRET``: with ``jitsi_app_id``, ``/join`` hands out room addresses carrying a
+    signed room token (room, user, moderator for the doctor, expiry at the join window's close)."""
     debug: bool = False
     """``GATEWAY_DEBUG``: Litestar debug mode (tracebacks in responses). Never in production."""
+
+    def secret_key_problem(self) -> str | None:
+        """Why ``secret_key`` must not serve requests (``None`` when it may, or in development)."""
+        if self.dev:
+            return None
+        if self.secret_key == INSECURE_DEV_KEY:
+            return "GATEWAY_SECRET_KEY is not set (GATEWAY_DEV=on allows the insecure development key)"
+        if len(self.secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+            return f"GATEWAY_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes (e.g. openssl rand -base64 48)"
+        return None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -212,11 +247,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 confirms_per_patient=rate("GATEWAY_RATE_CONFIRMS_PER_PATIENT", Rate(20, 60)),
                 confirms_per_address=rate("GATEWAY_RATE_CONFIRMS_PER_ADDRESS", Rate(300, 60)),
                 sessions_per_address=rate("GATEWAY_RATE_SESSIONS_PER_ADDRESS", Rate(60, 60)),
+                live_holds_per_patient=integer("GATEWAY_LIVE_HOLDS_PER_PATIENT", 2),
+                anonymous_bookings_per_address=rate("GATEWAY_RATE_ANONYMOUS_BOOKINGS_PER_ADDRESS", Rate(6, 3600)),
+                anonymous_confirms_per_organisation=rate(
+                    "GATEWAY_RATE_ANONYMOUS_CONFIRMS_PER_ORGANISATION", Rate(60, 60)
+                ),
             ),
             admin_token=e.get("GATEWAY_ADMIN_TOKEN") or None,
             secret_key=e.get("GATEWAY_SECRET_KEY") or INSECURE_DEV_KEY,
+            dev=flag("GATEWAY_DEV", False),
             rate_limits=flag("GATEWAY_RATE_LIMITS", True),
             public_url=(e.get("GATEWAY_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             meeting_url_template=e.get("GATEWAY_MEETING_URL_TEMPLATE") or "https://meet.jit.si/clinic-{room}",
+            metrics_token=e.get("GATEWAY_METRICS_TOKEN") or None,
+            jitsi_app_id=e.get("GATEWAY_JITSI_APP_ID") or None,
+            jitsi_app_secret=e.get("GATEWAY_JITSI_APP_SECRET") or None,
             debug=flag("GATEWAY_DEBUG", False),
         )

@@ -9,6 +9,12 @@ from zoneinfo import ZoneInfo
 
 from gateway.errors import InvalidTimezone, ValidationFailed
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""Instants outside ``[EARLIEST, LATEST)`` are refused (422 ``instant_out_of_range``): a booking
+calendar has no use for them, and arithmetic near year 1 or 9999 (a day either side, a zone's
+offset) would overflow Python's ``datetime``."""
+
 
 @functools.cache
 def _zones() -> frozenset[str]:
@@ -40,7 +46,27 @@ def instant(raw: str, field: str) -> datetime:
         ) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValidationFailed(f"{field}: {raw!r} has no offset; add Z or +HH:MM", field=field)
-    return parsed.astimezone(UTC)
+    return within_range(parsed, field)
+
+
+def within_range(moment: datetime, field: str) -> datetime:
+    """``moment`` (aware) in UTC, when it lies in ``[EARLIEST, LATEST)``.
+
+    Raises:
+        ValidationFailed: (``instant_out_of_range``) otherwise, also when UTC cannot even hold it.
+    """
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is in year 10000 in UTC
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValidationFailed(
+            f"{field}: {moment.isoformat()} is outside the calendar this gateway serves"
+            f" ({EARLIEST.year} to {LATEST.year - 1})",
+            code="instant_out_of_range",
+            field=field,
+        )
+    return utc
 
 
 def show(moment: datetime, tz: ZoneInfo | None) -> str:

@@ -79,6 +79,8 @@ class HoldState:
     deadline: datetime
     patient_ref: str
     appointment_id: uuid.UUID | None
+    token_hash: str = ""
+    """What Redis keeps of the hold's token (a hash), so a reader can check the token it was sent."""
 
 
 BeginOutcome = Literal["ok", "booked", "busy", "gone", "unknown"]
@@ -223,6 +225,7 @@ class HoldEngine:
             deadline=from_ms(int(h["deadline"])),
             patient_ref=h.get("patient_ref", ""),
             appointment_id=uuid.UUID(h["appointment_id"]) if h.get("appointment_id") else None,
+            token_hash=h.get("token", ""),
         )
 
     async def release(self, doctor_id: uuid.UUID, hold_id: uuid.UUID, token: str, state: HoldState) -> str:

@@ -107,7 +107,7 @@ def start_gateway(
             "GATEWAY_REDIS_PREFIX": f"bench{tag}",
             "GATEWAY_ADMIN_TOKEN": admin_token,
             "GATEWAY_RATE_LIMITS": "off",
-            "GATEWAY_SECRET_KEY": f"bench-secret-{tag}",
+            "GATEWAY_SECRET_KEY": f"bench-secret-{tag}-{uuid.uuid4().hex}",  # serve wants 32 bytes at least
         }
         | (extra_env or {})
     )

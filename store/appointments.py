@@ -47,9 +47,12 @@ HISTORY = (
     "SELECT at, actor, actor_ref, from_status, to_status, reason, detail FROM appointment_events"
     " WHERE appointment_id = $1 ORDER BY id"
 )
+# One patient is one reference or one email address: a fresh anonymous session per booking does
+# not make a new patient. Every type of the organisation counts.
 COUNT_ACTIVE_FOR_PATIENT = (
-    "SELECT count(*) FROM appointments WHERE organisation_id = $1 AND patient_ref = $2"
-    " AND appointment_type_id = $3 AND status = ANY($4::text[]) AND ends_at > now()"
+    "SELECT count(*) FROM appointments WHERE organisation_id = $1"
+    " AND (patient_ref = $2 OR ($3::text IS NOT NULL AND lower(patient_email) = lower($3)))"
+    " AND status = ANY($4::text[]) AND ends_at > now()"
 )
 
 
@@ -140,11 +143,10 @@ async def get_by_hold(db: Conn, hold_id: uuid.UUID) -> Appointment | None:
 
 
 async def count_active_for_patient(
-    db: Conn, organisation_id: uuid.UUID, patient_ref: str, appointment_type_id: uuid.UUID
+    db: Conn, organisation_id: uuid.UUID, patient_ref: str, email: str | None = None
 ) -> int:
-    count: int = await db.fetchval(
-        COUNT_ACTIVE_FOR_PATIENT, organisation_id, patient_ref, appointment_type_id, list(ACTIVE_STATUSES)
-    )
+    """Upcoming active appointments in the organisation of the patient ``patient_ref`` or ``email``."""
+    count: int = await db.fetchval(COUNT_ACTIVE_FOR_PATIENT, organisation_id, patient_ref, email, list(ACTIVE_STATUSES))
     return count
 
 

@@ -16,6 +16,7 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
     organisation_id: uuid.UUID
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
 
 
 class DoctorCredential(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,6 +25,7 @@ class DoctorCredential(msgspec.Struct, frozen=True, kw_only=True):
     organisation_id: uuid.UUID
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
 
 
 class BookingSecret(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,22 +36,44 @@ class BookingSecret(msgspec.Struct, frozen=True, kw_only=True):
     revoked_at: datetime | None
 
 
+# Keys are looked up on every call (no cache): a revoked or expired key fails on its next call
+# in every process.
 INSERT_API_KEY = (
-    "INSERT INTO api_keys (organisation_id, key_hash) VALUES ($1, $2)"
-    " RETURNING id, organisation_id, created_at, revoked_at"
+    "INSERT INTO api_keys (organisation_id, key_hash, expires_at) VALUES ($1, $2, $3)"
+    " RETURNING id, organisation_id, created_at, revoked_at, expires_at"
 )
 API_KEY_BY_HASH = (
-    "SELECT id, organisation_id, created_at, revoked_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+    "SELECT id, organisation_id, created_at, revoked_at, expires_at FROM api_keys"
+    " WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"
+)
+LIST_API_KEYS = (
+    "SELECT id, organisation_id, created_at, revoked_at, expires_at FROM api_keys"
+    " WHERE organisation_id = $1 ORDER BY created_at, id"
+)
+REVOKE_API_KEY = (
+    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND organisation_id = $2"
+    " RETURNING id, organisation_id, created_at, revoked_at, expires_at"
 )
 INSERT_CREDENTIAL = (
-    "WITH c AS (INSERT INTO doctor_credentials (doctor_id, token_hash) VALUES ($1, $2) RETURNING *)"
-    " SELECT c.id, c.doctor_id, d.organisation_id, c.created_at, c.revoked_at"
+    "WITH c AS (INSERT INTO doctor_credentials (doctor_id, token_hash, expires_at) VALUES ($1, $2, $3) RETURNING *)"
+    " SELECT c.id, c.doctor_id, d.organisation_id, c.created_at, c.revoked_at, c.expires_at"
     " FROM c JOIN doctors d ON d.id = c.doctor_id"
 )
 CREDENTIAL_BY_HASH = (
-    "SELECT c.id, c.doctor_id, d.organisation_id, c.created_at, c.revoked_at"
+    "SELECT c.id, c.doctor_id, d.organisation_id, c.created_at, c.revoked_at, c.expires_at"
     " FROM doctor_credentials c JOIN doctors d ON d.id = c.doctor_id"
-    " WHERE c.token_hash = $1 AND c.revoked_at IS NULL"
+    " WHERE c.token_hash = $1 AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > now())"
+)
+LIST_CREDENTIALS = (
+    "SELECT c.id, c.doctor_id, d.organisation_id, c.created_at, c.revoked_at, c.expires_at"
+    " FROM doctor_credentials c JOIN doctors d ON d.id = c.doctor_id"
+    " WHERE c.doctor_id = $1 ORDER BY c.created_at, c.id"
+)
+REVOKE_CREDENTIAL = (
+    "WITH c AS (UPDATE doctor_credentials SET revoked_at = coalesce(revoked_at, now())"
+    " WHERE id = $1 AND doctor_id = $2 RETURNING *)"
+    " SELECT c.id, c.doctor_id, d.organisation_id, c.created_at, c.revoked_at, c.expires_at"
+    " FROM c JOIN doctors d ON d.id = c.doctor_id"
 )
 INSERT_SECRET = "INSERT INTO booking_secrets (key_id, organisation_id, ciphertext) VALUES ($1, $2, $3) RETURNING *"
 GET_SECRET = "SELECT * FROM booking_secrets WHERE key_id = $1"
@@ -63,8 +87,19 @@ ORIGINS = "SELECT allowed_origins FROM organisations WHERE id = $1"
 ALL_ORIGINS = "SELECT DISTINCT unnest(allowed_origins) AS origin FROM organisations"
 
 
-async def create_api_key(db: Conn, organisation_id: uuid.UUID, key_hash: str) -> ApiKey:
-    return from_record(ApiKey, await db.fetchrow(INSERT_API_KEY, organisation_id, key_hash))
+async def create_api_key(
+    db: Conn, organisation_id: uuid.UUID, key_hash: str, expires_at: datetime | None = None
+) -> ApiKey:
+    return from_record(ApiKey, await db.fetchrow(INSERT_API_KEY, organisation_id, key_hash, expires_at))
+
+
+async def list_api_keys(db: Conn, organisation_id: uuid.UUID) -> list[ApiKey]:
+    return [from_record(ApiKey, r) for r in await db.fetch(LIST_API_KEYS, organisation_id)]
+
+
+async def revoke_api_key(db: Conn, key_id: uuid.UUID, organisation_id: uuid.UUID) -> ApiKey | None:
+    row = await db.fetchrow(REVOKE_API_KEY, key_id, organisation_id)
+    return from_record(ApiKey, row) if row else None
 
 
 async def api_key_by_hash(db: Conn, key_hash: str) -> ApiKey | None:
@@ -72,8 +107,19 @@ async def api_key_by_hash(db: Conn, key_hash: str) -> ApiKey | None:
     return from_record(ApiKey, row) if row else None
 
 
-async def create_credential(db: Conn, doctor_id: uuid.UUID, token_hash: str) -> DoctorCredential:
-    return from_record(DoctorCredential, await db.fetchrow(INSERT_CREDENTIAL, doctor_id, token_hash))
+async def create_credential(
+    db: Conn, doctor_id: uuid.UUID, token_hash: str, expires_at: datetime | None = None
+) -> DoctorCredential:
+    return from_record(DoctorCredential, await db.fetchrow(INSERT_CREDENTIAL, doctor_id, token_hash, expires_at))
+
+
+async def list_credentials(db: Conn, doctor_id: uuid.UUID) -> list[DoctorCredential]:
+    return [from_record(DoctorCredential, r) for r in await db.fetch(LIST_CREDENTIALS, doctor_id)]
+
+
+async def revoke_credential(db: Conn, credential_id: uuid.UUID, doctor_id: uuid.UUID) -> DoctorCredential | None:
+    row = await db.fetchrow(REVOKE_CREDENTIAL, credential_id, doctor_id)
+    return from_record(DoctorCredential, row) if row else None
 
 
 async def credential_by_hash(db: Conn, token_hash: str) -> DoctorCredential | None:

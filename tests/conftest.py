@@ -58,7 +58,7 @@ async def settings(database_url: str, redis_url: str) -> AsyncIterator[Settings]
         admin_token=ADMIN_TOKEN,
         # Off unless a test is about rate limits: 200 racing holds from one client are the point here.
         rate_limits=False,
-        secret_key=f"test-secret-{tag}",
+        secret_key=f"test-secret-key-{tag}-{uuid.uuid4().hex}",  # 32 bytes at least, as serve demands
     )
     await migrate(result.database)
     yield result

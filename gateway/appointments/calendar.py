@@ -9,8 +9,12 @@ from store.models import Appointment, AppointmentType, Doctor
 STATUS = {"confirmed": "CONFIRMED", "pending_approval": "TENTATIVE", "completed": "CONFIRMED"}
 
 
-def ics(a: Appointment, doctor: Doctor, appointment_type: AppointmentType) -> bytes:
-    """The iCalendar text of one appointment."""
+def ics(a: Appointment, doctor: Doctor, appointment_type: AppointmentType, public_url: str) -> bytes:
+    """The iCalendar text of one appointment.
+
+    It links to the gateway's join route, never to the room: a calendar file is forwarded, synced
+    and shared, and the room opens only to the appointment's people inside the join window.
+    """
     cal = Calendar()
     cal.add("prodid", "-//Booking gateway//Telehealth appointments//EN")
     cal.add("version", "2.0")
@@ -24,10 +28,10 @@ def ics(a: Appointment, doctor: Doctor, appointment_type: AppointmentType) -> by
     event.add("dtstart", a.starts_at)
     event.add("dtend", a.ends_at)
     event.add("summary", f"{appointment_type.name} with {doctor.name}")
-    if a.meeting_url:
-        event.add("url", a.meeting_url)
-        event.add("location", a.meeting_url)
-        event.add("description", f"Join the video consultation: {a.meeting_url}")
+    join = f"{public_url}/v1/appointments/{a.id}/join"
+    event.add("url", join)
+    event.add("location", "Video consultation")
+    event.add("description", f"Join the video consultation from 10 minutes before the start: {join}")
     event.add("status", STATUS.get(a.status, "CANCELLED"))
     cal.add_component(event)
     return bytes(cal.to_ical())

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Response, Router, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -72,7 +73,7 @@ async def get_appointment(
         appointment_type = await clinic_repo.get_type(appointments.db, a.appointment_type_id)
         assert doctor is not None and appointment_type is not None
         return Response(
-            calendar.ics(a, doctor, appointment_type),
+            calendar.ics(a, doctor, appointment_type, appointments.booking.settings.public_url),
             media_type="text/calendar; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="appointment-{a.id}.ics"'},
         )
@@ -101,7 +102,11 @@ async def reschedule(
     return appointment_out(await appointments.reschedule(caller, appointment_id, data.hold_id, hold_token, data.reason))
 
 
-@get("/v1/appointments/{appointment_id:uuid}/join", tags=["appointments"])
+@get(
+    "/v1/appointments/{appointment_id:uuid}/join",
+    tags=["appointments"],
+    cache_control=CacheControlHeader(no_store=True),
+)
 async def join(caller: Caller, appointments: Appointments, appointment_id: Id) -> schemas.JoinOut:
     """The meeting URL, from 10 minutes before the start until 60 minutes after the end (409 otherwise)."""
     return await appointments.join(caller, appointment_id)

@@ -28,6 +28,8 @@ class AppointmentPage(msgspec.Struct, frozen=True, kw_only=True):
 
 class JoinOut(msgspec.Struct, frozen=True, kw_only=True):
     meeting_url: str
+    expires_at: str
+    """When the address stops opening the room (with room tokens on) and the join window closes."""
     opens_at: str
     closes_at: str
 

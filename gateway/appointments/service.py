@@ -12,11 +12,13 @@ from datetime import datetime, timedelta
 import msgspec
 
 from gateway.appointments import schemas
+from gateway.appointments.rooms import Rooms, RoomUser
 from gateway.auth import Principal
 from gateway.booking.schemas import ConfirmIn, PatientIn
 from gateway.booking.service import BookingService
 from gateway.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from gateway.timeutil import show, utcnow
+from gateway.timeutil import show, utcnow, within_range
+from gateway.trust.tokens import stored_ref
 from store import appointments as repo
 from store import clinic as clinic_repo
 from store.appointments import Actor, Filter
@@ -49,17 +51,22 @@ def encode_cursor(a: Appointment) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         starts_at, appointment_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(starts_at), uuid.UUID(appointment_id)
-    except (ValueError, TypeError, binascii.Error):
+        moment, ref = datetime.fromisoformat(starts_at), uuid.UUID(appointment_id)
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         raise ValidationFailed("cursor: not a cursor this gateway gave out", code="invalid_cursor") from None
+    if moment.tzinfo is None:
+        raise ValidationFailed("cursor: not a cursor this gateway gave out", code="invalid_cursor")
+    # a forged cursor may hold any instant: the same calendar bounds as every other instant
+    return within_range(moment, "cursor"), ref
 
 
 class AppointmentService:
     """Reads and changes of appointments; every change is one transaction with its history row."""
 
-    def __init__(self, db: Pool, booking: BookingService) -> None:
+    def __init__(self, db: Pool, booking: BookingService, rooms: Rooms) -> None:
         self.db = db
         self.booking = booking
+        self.rooms = rooms
 
     async def get(self, who: Principal, appointment_id: uuid.UUID) -> Appointment:
         """An appointment the caller may see (404 otherwise: existence does not leak)."""
@@ -105,7 +112,7 @@ class AppointmentService:
                     raise Forbidden("A doctor lists their own appointments.")
                 f = msgspec.structs.replace(f, doctor_id=who.doctor_id)
             if patient is not None:
-                by = {"patient_email": patient} if "@" in patient else {"patient_ref": patient}
+                by = {"patient_email": patient} if "@" in patient else {"patient_ref": stored_ref(patient)}
                 f = msgspec.structs.replace(f, **by)
         rows = await repo.page(self.db, f)
         more = len(rows) > limit
@@ -203,7 +210,8 @@ class AppointmentService:
         )
 
     async def join(self, who: Principal, appointment_id: uuid.UUID) -> schemas.JoinOut:
-        """The meeting URL, from 10 minutes before the start until 60 minutes after the end."""
+        """The room's address, from 10 minutes before the start until 60 minutes after the end, to the
+        appointment's patient, its doctor and its organisation's admins (``get`` hides it from others)."""
         a = await self.get(who, appointment_id)
         self._status(a, "confirmed")
         opens, closes = a.starts_at - JOIN_OPENS, a.ends_at + JOIN_CLOSES
@@ -214,8 +222,22 @@ class AppointmentService:
                 opens_at=show(opens, None),
                 closes_at=show(closes, None),
             )
-        assert a.meeting_url is not None
-        return schemas.JoinOut(meeting_url=a.meeting_url, opens_at=show(opens, None), closes_at=show(closes, None))
+        user = await self._room_user(who, a)
+        return schemas.JoinOut(
+            meeting_url=self.rooms.address(a.doctor_id, user, closes),
+            expires_at=show(closes, None),
+            opens_at=show(opens, None),
+            closes_at=show(closes, None),
+        )
+
+    async def _room_user(self, who: Principal, a: Appointment) -> RoomUser:
+        """How the room token names the caller: the doctor moderates, everyone else takes part."""
+        if who.role == "doctor":
+            doctor = await clinic_repo.get_doctor(self.db, a.doctor_id)
+            return RoomUser(f"doctor:{a.doctor_id}", doctor.name if doctor else "Doctor", moderator=True)
+        if who.role == "patient":
+            return RoomUser(f"patient:{a.id}", a.patient_name or "Patient", moderator=False)
+        return RoomUser(f"{who.role}:{who.organisation_id or 'platform'}", "Clinic staff", moderator=False)
 
     async def no_show(self, who: Principal, appointment_id: uuid.UUID, reason: str | None) -> Appointment:
         """Mark a no-show, only once the join window has closed."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Request, Router, delete, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
+from gateway.abuse import check_anonymous_confirm
 from gateway.auth import Principal, require_principal
 from gateway.booking import schemas
 from gateway.booking.service import BookingService, OriginCheck, appointment_out
@@ -18,6 +21,8 @@ from gateway.services import Services, services_of
 from gateway.timeutil import instant, utcnow, zone
 
 DEFAULT_DAYS = 14
+NO_STORE = CacheControlHeader(no_store=True)
+"""Answers carrying a hold token: no cache may keep a copy."""
 Booking = NamedDependency[BookingService]
 Svc = NamedDependency[Services]
 Caller = NamedDependency[Principal]
@@ -62,7 +67,7 @@ async def list_slots(
     return await booking.slots(doctor_id, appointment_type_id, start, end, zone(tz) if tz else None)
 
 
-@post("/v1/holds", tags=["booking"], security=[{"bearer": []}])
+@post("/v1/holds", tags=["booking"], security=[{"bearer": []}], cache_control=NO_STORE)
 async def create_hold(request: Request[Any, Any, Any], data: JSONBody[schemas.HoldIn]) -> schemas.HoldOut:
     """Hold a slot at once (all of it or nothing). Confirm before ``expires_at``.
 
@@ -75,22 +80,35 @@ async def create_hold(request: Request[Any, Any, Any], data: JSONBody[schemas.Ho
     svc = services_of(request)
     caller = await require_principal(request)
     await rate_limit(svc, request, caller, "holds")
-    return await svc.booking.hold(data, caller, origin_check(svc, request))
+    # the reservation lives 30 s at most should this process die before settling it
+    reservation = await svc.live_holds.reserve(caller, int(time.time() * 1000), 30_000)
+    try:
+        held = await svc.booking.hold(data, caller, origin_check(svc, request))
+    except BaseException:
+        await svc.live_holds.settle(caller, reservation, None, 0)
+        raise
+    deadline = datetime.fromisoformat(held.expires_at.replace("Z", "+00:00"))
+    await svc.live_holds.settle(caller, reservation, held.hold_id, int(deadline.timestamp() * 1000))
+    return held
 
 
 @delete("/v1/holds/{hold_id:uuid}", tags=["booking"])
-async def release_hold(booking: Booking, hold_id: FromPath[uuid.UUID], hold_token: HoldToken = None) -> None:
+async def release_hold(booking: Booking, svc: Svc, hold_id: FromPath[uuid.UUID], hold_token: HoldToken = None) -> None:
     """Let a hold go; the slot is free again at once. The hold token is the proof of ownership."""
+    state, _ = await booking.hold_state(hold_id, hold_token)
     await booking.release(hold_id, hold_token)
+    doctor = await booking.cache.doctor(state.doctor_id)
+    if doctor is not None:  # it no longer counts against its patient's live holds
+        await svc.live_holds.forget(doctor.organisation_id, state.patient_ref, hold_id)
 
 
-@get("/v1/holds/{hold_id:uuid}", tags=["booking"])
+@get("/v1/holds/{hold_id:uuid}", tags=["booking"], cache_control=NO_STORE)
 async def get_hold(booking: Booking, hold_id: FromPath[uuid.UUID], hold_token: HoldToken = None) -> schemas.HoldOut:
     """A hold as its holder sees it (status ``held``, ``confirming``, ``booked``, ``released`` or ``expired``)."""
     return await booking.hold_status(hold_id, hold_token)
 
 
-@post("/v1/doctors/{doctor_id:uuid}/meet-now", tags=["booking"], security=[{"bearer": []}])
+@post("/v1/doctors/{doctor_id:uuid}/meet-now", tags=["booking"], security=[{"bearer": []}], cache_control=NO_STORE)
 async def meet_now(
     booking: Booking, caller: Caller, doctor_id: FromPath[uuid.UUID], data: JSONBody[schemas.MeetNowIn]
 ) -> schemas.HoldOut:
@@ -112,7 +130,10 @@ async def confirm_hold(
     svc = services_of(request)  # no dependencies: see create_hold
     caller = await require_principal(request)
     await rate_limit(svc, request, caller, "confirms")
+    await check_anonymous_confirm(svc.limiter, svc.settings, request, caller)
     appointment = await svc.booking.confirm(hold_id, hold_token, data, caller, origin_check(svc, request))
+    if appointment.patient_ref:  # booked: no longer a live hold of its patient
+        await svc.live_holds.forget(appointment.organisation_id, appointment.patient_ref, hold_id)
     return schemas.ConfirmOut(appointment_out(appointment))
 
 

@@ -72,6 +72,8 @@ class PatientOut(msgspec.Struct, frozen=True, kw_only=True):
     phone: str | None
     timezone: str | None
     ref: str | None
+    issuer: str | None = None
+    """Who issued ``ref``: ``partner`` (a partner's patient reference) or ``session`` (the public page)."""
 
 
 class AppointmentOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,7 +85,9 @@ class AppointmentOut(msgspec.Struct, frozen=True, kw_only=True):
     start: str
     end: str
     status: str
-    meeting_url: str | None
+    join_url: str
+    """The gateway's own join link (``GET`` it with the caller's bearer token inside the join window);
+    the room's address itself is never part of an appointment."""
     previous_appointment_id: uuid.UUID | None
     cancellation: dict[str, Any] | None
     hold_id: uuid.UUID | None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import uuid
@@ -34,8 +33,9 @@ from gateway.errors import (
 )
 from gateway.settings import Settings
 from gateway.timeutil import instant, show, utcnow, zone
+from gateway.trust.tokens import public_ref
 from holds.engine import BookedInterval, HoldEngine, HoldState, iso
-from holds.keys import token_doctor
+from holds.keys import token_doctor, token_hash
 from store import appointments as appointments_repo
 from store.appointments import Actor
 from store.errors import Duplicate, Overlap
@@ -73,6 +73,7 @@ class Schedule:
 
 def appointment_out(a: Appointment, tz: ZoneInfo | None = None) -> schemas.AppointmentOut:
     """The public shape of an appointment."""
+    ref, issuer = public_ref(a.patient_ref)
     return schemas.AppointmentOut(
         id=a.id,
         organisation_id=a.organisation_id,
@@ -83,12 +84,13 @@ def appointment_out(a: Appointment, tz: ZoneInfo | None = None) -> schemas.Appoi
             email=a.patient_email,
             phone=a.patient_phone,
             timezone=a.patient_timezone,
-            ref=a.patient_ref,
+            ref=ref,
+            issuer=issuer,
         ),
         start=show(a.starts_at, tz),
         end=show(a.ends_at, tz),
         status=a.status,
-        meeting_url=a.meeting_url,
+        join_url=f"/v1/appointments/{a.id}/join",
         previous_appointment_id=a.previous_appointment_id,
         cancellation=a.cancellation,
         hold_id=a.hold_id,
@@ -187,9 +189,11 @@ class BookingService:
             raise Forbidden("This booking token may not book this appointment type.")
 
     async def check_active_limit(
-        self, patient_ref: str | None, appointment_type: AppointmentType, db: Conn | None = None
-    ) -> None:
-        """A patient may have at most ``max_active_per_patient`` upcoming appointments of a type.
+        self, patient_ref: str | None, appointment_type: AppointmentType, db: Conn | None = None,
+        email: str | None = None,
+    ) -> None:  # fmt: skip
+        """A patient (one reference, or one email address across sessions) may have at most the type's
+        ``max_active_per_patient`` upcoming appointments in the organisation.
 
         Raises:
             Conflict: ``too_many_active``.
@@ -198,11 +202,11 @@ class BookingService:
         if limit is None or not patient_ref:
             return
         active = await appointments_repo.count_active_for_patient(
-            db or self.db, appointment_type.organisation_id, patient_ref, appointment_type.id
+            db or self.db, appointment_type.organisation_id, patient_ref, email
         )
         if active >= limit:
             raise Conflict(
-                f"You already have {active} upcoming appointment(s) of this type; at most {limit} at a time.",
+                f"You already have {active} upcoming appointment(s) here; at most {limit} at a time for this type.",
                 code="too_many_active",
             )
 
@@ -310,7 +314,9 @@ class BookingService:
             raise Unauthorized("Send the hold's token as X-Hold-Token.", code="hold_token_required")
         doctor_id = token_doctor(token)
         state = await self.engine.state(doctor_id, hold_id) if doctor_id else None
-        if state is None:
+        # The token names the doctor only: another hold's token of the same doctor must not
+        # read (or act on) this hold, so it must be this hold's own.
+        if state is None or not hmac.compare_digest(state.token_hash, token_hash(token)):
             raise NotFound(f"Hold {hold_id} not found.")
         return state, token
 
@@ -398,7 +404,10 @@ class BookingService:
                 if state.patient_ref and appointment_type.max_active_per_patient is not None:
                     # Two confirms of one patient must not both slip under the limit.
                     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", state.patient_ref)
-                    await self.check_active_limit(state.patient_ref, appointment_type, conn)
+                    # ... nor two sessions giving one email address
+                    email_key = f"{doctor.organisation_id}:{patient.email.lower()}"
+                    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", email_key)
+                    await self.check_active_limit(state.patient_ref, appointment_type, conn, patient.email)
                 appointment = await appointments_repo.insert(
                     conn,
                     actor,
@@ -415,7 +424,7 @@ class BookingService:
                     ends_at=state.end,
                     blocked_until=state.blocked_until,
                     status="pending_approval" if appointment_type.requires_approval else "confirmed",
-                    meeting_url=self.meeting_url(doctor.id),
+                    meeting_url=None,  # the room is handed out by /join only (gateway/appointments/rooms.py)
                     previous_appointment_id=replaces.id if replaces else None,
                     reschedule_count=replaces.reschedule_count + 1 if replaces else 0,
                     payment=payment,
@@ -435,6 +444,12 @@ class BookingService:
             await self.engine.end_confirm(state, "retry")
             raise ServiceUnavailable("The appointment could not be saved; try again.") from exc
         except GatewayError:
+            await self.engine.end_confirm(state, "retry")
+            raise
+        except Exception:
+            # Whatever else failed (a bug, a constraint we did not map), the transaction rolled
+            # back: give the hold back to its holder rather than leave it "confirming" until it lapses.
+            logger.exception("confirm of hold %s failed; the hold is given back", state.hold_id)
             await self.engine.end_confirm(state, "retry")
             raise
         await self.engine.end_confirm(state, "booked", appointment.id)
@@ -480,8 +495,3 @@ class BookingService:
         now = utcnow()
         rows = await appointments_repo.booked_between(self.db, doctor_id, now, now + timedelta(days=3660))
         return [BookedInterval(i, s, b) for i, s, b in rows]
-
-    def meeting_url(self, doctor_id: uuid.UUID) -> str:
-        """The doctor's persistent meeting room: the same URL every time."""
-        room = hmac.new(self.settings.secret_key.encode(), doctor_id.bytes, hashlib.sha256).hexdigest()[:20]
-        return self.settings.meeting_url_template.format(room=room, doctor_id=doctor_id)

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Router, delete, get, patch, post
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from gateway.auth import Principal, require_platform
-from gateway.clinic.service import allow, doctor
-from gateway.errors import Conflict, NotFound
-from gateway.ratelimit import client_address
+from gateway.auth import Principal
+from gateway.clinic.service import allow
+from gateway.errors import Conflict, NotFound, SecretUnreadable
+from gateway.ratelimit import client_network
 from gateway.services import Services
-from gateway.trust import schemas
-from gateway.trust.crypto import fingerprint, new_token
+from gateway.trust import schemas, staff_keys
 from store import clinic as clinic_repo
 from store import trust as repo
 from store.models import Organisation
 from store.trust import BookingSecret
 from store.types import Conn
 
+logger = logging.getLogger("gateway.trust")
+NO_STORE = CacheControlHeader(no_store=True)
+"""Answers that carry a secret or a bearer token: no cache (browser, proxy) may keep a copy."""
 Db = NamedDependency[Conn]
 Caller = NamedDependency[Principal]
 Svc = NamedDependency[Services]
@@ -34,15 +38,6 @@ async def _organisation(db: Conn, organisation_id: uuid.UUID) -> Organisation:
     if found is None:
         raise NotFound(f"Organisation {organisation_id} not found.")
     return found
-
-
-@post("/v1/admin/organisations/{organisation_id:uuid}/api-keys", guards=[require_platform], tags=["trust"])
-async def create_api_key(db: Db, organisation_id: FromPath[uuid.UUID]) -> schemas.ApiKeyOut:
-    """A new admin API key for the organisation (platform operator). The key is shown only here."""
-    await _organisation(db, organisation_id)
-    key = new_token("gk")
-    stored = await repo.create_api_key(db, organisation_id, fingerprint(key))
-    return schemas.ApiKeyOut(id=stored.id, organisation_id=organisation_id, key=key, created_at=stored.created_at)
 
 
 @get("/v1/admin/organisations/{organisation_id:uuid}", tags=["trust"])
@@ -64,16 +59,6 @@ async def update_organisation(
     return await _organisation(db, organisation_id)
 
 
-@post("/v1/admin/doctors/{doctor_id:uuid}/credentials", tags=["trust"])
-async def create_credential(db: Db, caller: Caller, doctor_id: FromPath[uuid.UUID]) -> schemas.CredentialOut:
-    """A bearer token for the doctor (their organisation's admins). Shown only here."""
-    found = await doctor(db, doctor_id)
-    allow(caller.administers(found.organisation_id), "Only the organisation's admins may issue doctor credentials.")
-    token = new_token("gd")
-    stored = await repo.create_credential(db, doctor_id, fingerprint(token))
-    return schemas.CredentialOut(id=stored.id, doctor_id=doctor_id, token=token, created_at=stored.created_at)
-
-
 def _info(secret: BookingSecret) -> schemas.SecretInfo:
     return schemas.SecretInfo(
         key_id=secret.key_id,
@@ -84,7 +69,7 @@ def _info(secret: BookingSecret) -> schemas.SecretInfo:
     )
 
 
-@post("/v1/organisations/{organisation_id:uuid}/booking-secrets", tags=["trust"])
+@post("/v1/organisations/{organisation_id:uuid}/booking-secrets", tags=["trust"], cache_control=NO_STORE)
 async def create_secret(db: Db, svc: Svc, caller: Caller, organisation_id: FromPath[uuid.UUID]) -> schemas.SecretOut:
     """A new booking secret for a partner backend to sign booking tokens with (HS256, header ``kid`` = ``key_id``)."""
     allow(caller.administers(organisation_id))
@@ -109,7 +94,7 @@ async def _secret(db: Conn, organisation_id: uuid.UUID, key_id: str) -> BookingS
     return found
 
 
-@get("/v1/organisations/{organisation_id:uuid}/booking-secrets/{key_id:str}", tags=["trust"])
+@get("/v1/organisations/{organisation_id:uuid}/booking-secrets/{key_id:str}", tags=["trust"], cache_control=NO_STORE)
 async def reveal_secret(
     db: Db, svc: Svc, caller: Caller, organisation_id: FromPath[uuid.UUID], key_id: FromPath[str]
 ) -> schemas.SecretOut:
@@ -118,7 +103,14 @@ async def reveal_secret(
     found = await _secret(db, organisation_id, key_id)
     if found.revoked_at is not None:
         raise Conflict(f"The booking secret {key_id!r} is revoked.", code="secret_revoked")
-    value = svc.verifier.box.open(key_id, found.ciphertext)
+    try:
+        value = svc.verifier.box.open(key_id, found.ciphertext)
+    except ValueError:
+        logger.error("booking secret %s no longer decrypts: GATEWAY_SECRET_KEY changed since it was created", key_id)
+        raise SecretUnreadable(
+            f"The booking secret {key_id!r} cannot be decrypted with this gateway's key;"
+            " revoke it and create a new one."
+        ) from None
     return schemas.SecretOut(key_id=key_id, organisation_id=organisation_id, secret=value, created_at=found.created_at)
 
 
@@ -130,12 +122,12 @@ async def revoke_secret(db: Db, caller: Caller, organisation_id: FromPath[uuid.U
     await repo.revoke_secret(db, key_id, organisation_id)
 
 
-@post("/v1/sessions", tags=["trust"])
+@post("/v1/sessions", tags=["trust"], cache_control=NO_STORE)
 async def create_session(
     db: Db, svc: Svc, request: Request[Any, Any, Any], data: JSONBody[schemas.SessionIn]
 ) -> schemas.SessionOut:
     """An anonymous, short-lived patient session for the organisation's public booking page."""
-    await svc.limiter.check("sessions", client_address(request), svc.settings.trust.sessions_per_address)
+    await svc.limiter.check("sessions", client_network(request), svc.settings.trust.sessions_per_address)
     organisation = await clinic_repo.get_organisation_by_slug(db, data.organisation_slug)
     if organisation is None:
         raise NotFound(f"No organisation has slug {data.organisation_slug!r}.")
@@ -148,7 +140,7 @@ async def create_session(
 router = Router(
     path="/",
     route_handlers=[
-        create_api_key, get_organisation, update_organisation, create_credential, create_secret,
-        list_secrets, reveal_secret, revoke_secret, create_session,
+        get_organisation, update_organisation, create_secret, list_secrets, reveal_secret, revoke_secret,
+        create_session, *staff_keys.handlers,
     ],
 )  # fmt: skip

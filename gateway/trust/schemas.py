@@ -17,6 +17,7 @@ class ApiKeyOut(msgspec.Struct, frozen=True, kw_only=True):
     organisation_id: uuid.UUID
     key: str
     created_at: datetime
+    expires_at: datetime | None = None
 
 
 class CredentialOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,6 +25,26 @@ class CredentialOut(msgspec.Struct, frozen=True, kw_only=True):
     doctor_id: uuid.UUID
     token: str
     created_at: datetime
+    expires_at: datetime | None = None
+
+
+class KeyIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Optional settings of a new admin key or doctor credential."""
+
+    expires_at: datetime | None = None
+    """When it stops working by itself (an instant with an offset); default: never."""
+
+
+class KeyInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """An admin key or doctor credential as listed: never its value."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    doctor_id: uuid.UUID | None = None
+    active: bool
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
 
 
 class SecretOut(msgspec.Struct, frozen=True, kw_only=True):

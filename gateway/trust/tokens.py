@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
 
 import jwt
 
-from gateway.errors import Unauthorized
+from gateway.errors import SecretUnreadable, Unauthorized
 from gateway.trust.crypto import SecretBox, derive
 from store import trust as repo
 from store.types import Conn
 
 SESSION_KID = "gateway-session"
+SESSION_PREFIX = "session:"
+PARTNER_PREFIX = "partner:"
+"""Patient references are namespaced by issuer: a partner's ``sub`` is kept as ``partner:<sub>``, a
+gateway session's as ``session:<uuid>``, so no partner token can claim a session's patient (a
+``sub`` of ``session:…`` becomes ``partner:session:…``) and no session a partner's patient."""
 SESSION_CACHE_SIZE = 20_000
 """Verified session tokens remembered per process (partner tokens are checked on every call:
 their booking secret may be revoked at any moment)."""
 ALGORITHM = "HS256"
+MAX_KID_LENGTH = 64
+MAX_SUB_LENGTH = 200
+logger = logging.getLogger("gateway.trust")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +70,7 @@ class TokenVerifier:
         """A new anonymous session for the public booking page; returns the token and its ``exp``."""
         now = int(time.time())
         exp = now + self.session_ttl
-        claims = {"sub": f"session:{uuid.uuid4()}", "org": str(organisation_id), "iat": now, "exp": exp}
+        claims = {"sub": f"{SESSION_PREFIX}{uuid.uuid4()}", "org": str(organisation_id), "iat": now, "exp": exp}
         token = jwt.encode(claims, self._session_key, algorithm=ALGORITHM, headers={"kid": SESSION_KID})
         return token, exp
 
@@ -90,12 +99,17 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise rejected("token_invalid", "The token's header names no kid (the booking secret's key_id).")
+        if len(kid) > MAX_KID_LENGTH or not kid.isprintable():
+            # never let it reach the database: a NUL cannot be sent to Postgres as text
+            raise rejected("token_unknown_key", "The token's kid is not a booking secret's key_id.")
         if kid == SESSION_KID:
             claims = self._decode(token, self._session_key)
             try:
                 organisation_id = uuid.UUID(str(claims.get("org")))
             except ValueError:
                 raise rejected("token_invalid", "The session token names no organisation.") from None
+            if not str(claims["sub"]).startswith(SESSION_PREFIX):
+                raise rejected("token_invalid", "The session token names no session.")
             verified = PatientClaims(organisation_id, str(claims["sub"]), "session", expires_at=_int(claims["exp"]))
             if len(self._sessions) >= SESSION_CACHE_SIZE:
                 del self._sessions[next(iter(self._sessions))]  # the oldest entry
@@ -106,7 +120,18 @@ class TokenVerifier:
             raise rejected("token_unknown_key", f"No booking secret has key_id {kid!r}.")
         if secret.revoked_at is not None:
             raise rejected("token_revoked", f"The booking secret {kid!r} has been revoked.")
-        claims = self._decode(token, self.box.open(kid, secret.ciphertext))
+        try:
+            key = self.box.open(kid, secret.ciphertext)
+        except ValueError:
+            logger.error(
+                "booking secret %s no longer decrypts: GATEWAY_SECRET_KEY changed since it was created;"
+                " revoke it and create a new one",
+                kid,
+            )
+            raise SecretUnreadable(
+                f"The booking secret {kid!r} cannot be read by this gateway; the clinic must replace it."
+            ) from None
+        claims = self._decode(token, key)
         lifetime = _int(claims["exp"]) - _int(claims.get("iat") or time.time())
         if lifetime > self.max_lifetime + self.leeway:
             raise rejected(
@@ -115,7 +140,7 @@ class TokenVerifier:
             )
         return PatientClaims(
             organisation_id=secret.organisation_id,
-            patient_ref=str(claims["sub"]),
+            patient_ref=PARTNER_PREFIX + str(claims["sub"]),
             via="partner",
             key_id=kid,
             name=_text(claims.get("name")),
@@ -144,9 +169,29 @@ class TokenVerifier:
             raise rejected("token_signature", "The token's signature does not match its key.") from None
         except jwt.InvalidTokenError as exc:
             raise rejected("token_invalid", f"The token is invalid: {exc}.") from None
-        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
             raise rejected("token_invalid", "The token's sub must be a non-empty string.")
+        if len(sub) > MAX_SUB_LENGTH or not sub.isprintable():
+            raise rejected(
+                "token_invalid", f"The token's sub must be printable text of {MAX_SUB_LENGTH} characters at most."
+            )
         return claims
+
+
+def public_ref(ref: str | None) -> tuple[str | None, str | None]:
+    """A stored patient reference as clients see it: ``(ref, issuer)``; a partner's own reference
+    comes back without the namespace the gateway keeps it under."""
+    if ref is None:
+        return None, None
+    if ref.startswith(PARTNER_PREFIX):
+        return ref.removeprefix(PARTNER_PREFIX), "partner"
+    return ref, "session" if ref.startswith(SESSION_PREFIX) else None
+
+
+def stored_ref(ref: str) -> str:
+    """The stored form of a reference a staff member filters by: a session's as given, else a partner's."""
+    return ref if ref.startswith((SESSION_PREFIX, PARTNER_PREFIX)) else PARTNER_PREFIX + ref
 
 
 def _int(value: object) -> int:

@@ -107,6 +107,8 @@ export function clockOffset(response) {
 export const COMMON_MESSAGES = {
   network: "We could not reach the gateway. Please check your connection and try again.",
   rate_limited: "Too many tries in a short time. Please wait a moment and try again.",
+  too_many_holds: "You are already holding as many times as allowed. Confirm one or let one go first.",
+  too_many_bookings: "Too many bookings came from this connection. Please contact the clinic to book more.",
   forbidden: "This sign-in may not do that.",
   unauthorized: "Your sign-in is no longer valid. Please sign in again.",
   unknown_key: "This token is unknown or was revoked. Please sign in again.",

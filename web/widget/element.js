@@ -238,18 +238,8 @@ class BookingWidget extends HTMLElement {
 
   showAppointment(appointment) {
     this.$("done-time").textContent = `${this.clock.span(appointment.start, appointment.end)} (${this.clock.zone})`;
-    const link = this.$("done-link");
-    const url = appointment.meeting_url;
-    if (url && /^https?:\/\//i.test(url)) {
-      const anchor = document.createElement("a");
-      anchor.href = url;
-      anchor.target = "_blank";
-      anchor.rel = "noopener noreferrer";
-      anchor.textContent = "Join the video call";
-      link.replaceChildren(anchor);
-    } else {
-      link.textContent = "Sent to you by email";
-    }
+    // The room's address is handed out only inside the join window (GET …/join), never here.
+    this.$("done-link").textContent = "Opens 10 minutes before the start; the clinic sends you the way in";
   }
 }
 

@@ -41,7 +41,7 @@ export const skeleton = (stylesheet) => `
         <label for="email">Email</label>
         <input id="email" name="email" type="email" autocomplete="email" required maxlength="254"
                aria-describedby="email-hint email-error">
-        <p class="hint" id="email-hint">The clinic uses it to reach you about this appointment; the meeting link is shown once you confirm.</p>
+        <p class="hint" id="email-hint">The clinic uses it to reach you about this appointment; the video room opens 10 minutes before the start.</p>
         <p class="field-error" id="email-error" hidden></p>
       </div>
       <div class="actions">
