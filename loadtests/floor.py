@@ -292,6 +292,20 @@ def measure(variant: str, clients: int, events: int, processes: int) -> dict[str
     }
 
 
+def floor_rows(clients: int, events: int, processes: int, variants: tuple[str, ...] = VARIANTS) -> list[dict[str, Any]]:
+    """Every variant measured in turn (what ``make bench`` reports beside the gateway's fan-out)."""
+    rows = []
+    for variant in variants:
+        row: dict[str, Any] = {"variant": variant, **measure(variant, clients, events, processes)}
+        print(
+            f"  floor {variant:<18} {row['clients']:>6,.0f} clients: p50 {row['p50_ms']:7.1f} ms  "
+            f"p99 {row['p99_ms']:7.1f} ms  {row['kb_per_connection']:5.1f} kB/conn  delivered {row['delivered']:.3f}",
+            flush=True,
+        )
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=5000)
