@@ -102,3 +102,42 @@ class Limiter:
                     retry_after=retry_after,
                     limit=scope,
                 )
+
+
+class StreamQuota:
+    """Live streams open per client address (an IPv6 client's /64) in this process.
+
+    One page needs one stream; a client holding dozens is a scraper or a leak, and each stream
+    costs the process memory and a share of every event's fan-out. Counted in memory: a stream
+    lives in one process, and counting there needs no Redis round trip nor cleanup after a crash.
+
+    Args:
+        limit: streams one address may hold open at once; ``None`` for no limit.
+    """
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self._open: dict[str, int] = {}
+
+    def take(self, address: str) -> None:
+        """Count one more open stream of ``address``.
+
+        Raises:
+            RateLimited: ``too_many_streams`` when it already holds ``limit``.
+        """
+        held = self._open.get(address, 0)
+        if self.limit is not None and held >= self.limit:
+            raise RateLimited(
+                f"This address already holds {held} live streams; close one first.",
+                code="too_many_streams",
+                retry_after=5,
+            )
+        self._open[address] = held + 1
+
+    def give_back(self, address: str) -> None:
+        """One stream of ``address`` ended."""
+        held = self._open.get(address, 0) - 1
+        if held > 0:
+            self._open[address] = held
+        else:
+            self._open.pop(address, None)

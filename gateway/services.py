@@ -16,7 +16,7 @@ from gateway.appointments.service import AppointmentService
 from gateway.auth import Authenticator
 from gateway.booking.service import BookingService
 from gateway.cors import OriginPolicy
-from gateway.ratelimit import Limiter
+from gateway.ratelimit import Limiter, StreamQuota
 from gateway.settings import Settings
 from gateway.trust.tokens import TokenVerifier
 from holds.engine import HoldEngine
@@ -43,6 +43,7 @@ class Services:
     origins: OriginPolicy
     appointments: AppointmentService
     live_holds: LiveHolds
+    streams: StreamQuota
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -104,6 +105,7 @@ class Services:
             auth=Authenticator(db, settings.admin_token, verifier),
             limiter=Limiter(redis, keys.prefix, settings.rate_limits, engine.batcher),
             live_holds=LiveHolds(redis, keys.prefix, trust.live_holds_per_patient, settings.rate_limits),
+            streams=StreamQuota(settings.live.streams_per_address if settings.rate_limits else None),
             origins=OriginPolicy(db),
             appointments=AppointmentService(
                 db,

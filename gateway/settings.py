@@ -62,6 +62,10 @@ class LiveSettings(msgspec.Struct, frozen=True, kw_only=True):
     """``GATEWAY_LIVE_SEND_TIMEOUT_SECONDS``: a stream whose socket accepts nothing for this long is closed."""
     max_doctors: int = 50
     """``GATEWAY_LIVE_MAX_DOCTORS``: doctors one stream (``/v1/events``, one WebSocket) may follow."""
+    streams_per_address: int = 20
+    """``GATEWAY_LIVE_STREAMS_PER_ADDRESS``: live streams (SSE and WebSocket) one client address (an
+    IPv6 client's /64) may hold open at once in one process; more is 429 ``too_many_streams``.
+    ``GATEWAY_RATE_LIMITS=off`` lifts it (load tests open thousands from one address)."""
 
 
 class Rate(msgspec.Struct, frozen=True):
@@ -237,6 +241,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 client_queue_size=integer("GATEWAY_CLIENT_QUEUE_SIZE", 256),
                 send_timeout_seconds=number("GATEWAY_LIVE_SEND_TIMEOUT_SECONDS", 30.0),
                 max_doctors=integer("GATEWAY_LIVE_MAX_DOCTORS", 50),
+                streams_per_address=integer("GATEWAY_LIVE_STREAMS_PER_ADDRESS", 20),
             ),
             trust=TrustSettings(
                 session_ttl_seconds=integer("GATEWAY_SESSION_TTL_SECONDS", 7200),

@@ -29,6 +29,7 @@ from broadcast.stream import Send as RawSend
 from gateway import metrics
 from gateway.errors import ValidationFailed
 from gateway.live.common import current_seq, parse_doctor, parse_seq, require_doctors
+from gateway.ratelimit import client_network
 from gateway.services import Services, services_of
 
 logger = logging.getLogger("gateway.live")
@@ -92,7 +93,7 @@ async def doctor_events(
     raw = last_event_id(request.scope) or after
     await require_doctors(services, [doctor])
     position = parse_seq(raw, "after") if raw else await current_seq(services, doctor)
-    return EventStream(services, {doctor: position}, _SHARED)
+    return stream_app(request, services, {doctor: position}, _SHARED)
 
 
 @route("/v1/events", http_method=_GET_HEAD, media_type="text/event-stream", operation_class=WithLastEventID)
@@ -120,7 +121,21 @@ async def events(
     fresh = [d for d in doctors if d not in resume]
     seqs = dict(zip(fresh, await asyncio.gather(*(current_seq(services, d) for d in fresh)), strict=True))
     positions = {d: resume[d] if d in resume else seqs[d] for d in doctors}
-    return EventStream(services, positions, CursorSSEFraming(positions))
+    return stream_app(request, services, positions, CursorSSEFraming(positions))
+
+
+def stream_app(
+    request: Request[Any, Any, Any], services: Services, positions: dict[str, int], framing: Framing
+) -> EventStream:
+    """The stream for a checked request; counts it against the client's quota of open streams.
+
+    Raises:
+        RateLimited: ``too_many_streams`` when the client's address holds as many as allowed.
+    """
+    address = client_network(request)
+    if request.method != HttpMethod.HEAD:
+        services.streams.take(address)  # given back when the stream ends
+    return EventStream(services, positions, framing, address)
 
 
 class EventStream:
@@ -131,14 +146,16 @@ class EventStream:
         services: the process's hub and replay log.
         positions: for each doctor, the last ``seq`` the client has.
         framing: how events become frames (the ``id`` differs per route).
+        address: the client's address (or /64): its open streams are counted while this one runs.
     """
 
     # One of these lives as long as its stream: slots, and no closures (each idle connection's
     # bytes count, see README "Live events").
-    __slots__ = ("_ended", "_task", "framing", "positions", "services")
+    __slots__ = ("_ended", "_task", "address", "framing", "positions", "services")
 
-    def __init__(self, services: Services, positions: dict[str, int], framing: Framing) -> None:
+    def __init__(self, services: Services, positions: dict[str, int], framing: Framing, address: str) -> None:
         self.services = services
+        self.address = address
         self.positions: dict[str, int] | None = positions
         self.framing = framing
         self._task: asyncio.Task[Any] | None = None
@@ -153,10 +170,17 @@ class EventStream:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_send: RawSend = send  # Litestar types each message; the stream's are plain dicts
-        await raw_send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         if scope.get("method") == "HEAD":
+            await raw_send({"type": "http.response.start", "status": 200, "headers": HEADERS})
             await raw_send(SSE_END)
             return
+        try:
+            await self._serve(scope, receive, raw_send)
+        finally:
+            self.services.streams.give_back(self.address)  # taken by the route, see stream_app
+
+    async def _serve(self, scope: Scope, receive: Receive, raw_send: RawSend) -> None:
+        await raw_send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         await raw_send(SSE_RETRY)
         self._task = task = asyncio.current_task()
         stream = self.services.hub.stream(raw_send, self.framing, self.services.replay, self._end)

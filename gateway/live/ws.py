@@ -23,7 +23,9 @@ from redis.exceptions import RedisError
 from broadcast.framing import WebSocketFraming
 from broadcast.stream import Message, Stream
 from gateway import metrics
+from gateway.errors import RateLimited
 from gateway.live.common import missing_doctors
+from gateway.ratelimit import client_network
 from gateway.services import Services, services_of
 
 logger = logging.getLogger("gateway.live")
@@ -47,8 +49,19 @@ _encode = msgspec.json.Encoder().encode
 async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
     """Follow any number of doctors (up to ``GATEWAY_LIVE_MAX_DOCTORS``) over one WebSocket."""
     services = services_of(socket)
-    await socket.accept()
-    await _Session(socket, services).run()
+    address = client_network(socket)
+    try:
+        services.streams.take(address)
+    except RateLimited as exc:
+        # refused before the handshake completes: the client sees 403 and our reason in the log
+        logger.info("refused a live WebSocket of %s: %s", address, exc.detail)
+        await socket.close(code=1008, reason="too_many_streams")
+        return
+    try:
+        await socket.accept()
+        await _Session(socket, services).run()
+    finally:
+        services.streams.give_back(address)
 
 
 def _text(message: dict[str, Any]) -> Message:
