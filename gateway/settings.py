@@ -66,6 +66,10 @@ class LiveSettings(msgspec.Struct, frozen=True, kw_only=True):
     """``GATEWAY_LIVE_STREAMS_PER_ADDRESS``: live streams (SSE and WebSocket) one client address (an
     IPv6 client's /64) may hold open at once in one process; more is 429 ``too_many_streams``.
     ``GATEWAY_RATE_LIMITS=off`` lifts it (load tests open thousands from one address)."""
+    subscribes_per_minute: int = 120
+    """``GATEWAY_LIVE_SUBSCRIBES_PER_MINUTE``: ``subscribe`` ops one WebSocket may send per minute
+    (a burst of up to this many, refilled evenly); more get an error frame ``too_many_subscribes``
+    and change nothing. Each subscribe costs a Postgres and a Redis read."""
 
 
 class Rate(msgspec.Struct, frozen=True):
@@ -242,6 +246,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 send_timeout_seconds=number("GATEWAY_LIVE_SEND_TIMEOUT_SECONDS", 30.0),
                 max_doctors=integer("GATEWAY_LIVE_MAX_DOCTORS", 50),
                 streams_per_address=integer("GATEWAY_LIVE_STREAMS_PER_ADDRESS", 20),
+                subscribes_per_minute=integer("GATEWAY_LIVE_SUBSCRIBES_PER_MINUTE", 120),
             ),
             trust=TrustSettings(
                 session_ttl_seconds=integer("GATEWAY_SESSION_TTL_SECONDS", 7200),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from typing import Annotated, Any
 
@@ -64,6 +65,28 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         services.streams.give_back(address)
 
 
+class Bucket:
+    """A token bucket: ``size`` at most, refilled at ``rate`` tokens a second (in memory, per socket)."""
+
+    __slots__ = ("_at", "_rate", "_size", "_tokens")
+
+    def __init__(self, size: int, rate: float) -> None:
+        self._size = float(size)
+        self._rate = rate
+        self._tokens = float(size)
+        self._at = time.monotonic()
+
+    def take(self) -> bool:
+        """Take one token; ``False`` when the bucket is empty."""
+        now = time.monotonic()
+        self._tokens = min(self._size, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
 def _text(message: dict[str, Any]) -> Message:
     return {"type": "websocket.send", "text": _encode(message).decode()}
 
@@ -81,6 +104,8 @@ class _Session:
         self.task = asyncio.current_task()
         self.ended = False
         self.stream: Stream = services.hub.stream(socket.send, _FRAMING, services.replay, self._end)
+        per_minute = services.settings.live.subscribes_per_minute
+        self.subscribes = Bucket(per_minute, per_minute / 60.0) if services.settings.rate_limits else None
 
     def _end(self) -> None:
         # the close frame could not go out (a client that reads nothing): end the handler
@@ -140,6 +165,9 @@ class _Session:
         await self._subscribe(doctor_id, command.after)
 
     async def _subscribe(self, doctor_id: str, after: int | None) -> None:
+        if self.subscribes is not None and not self.subscribes.take():
+            self._error("too_many_subscribes", "Too many subscribe ops on this socket; wait a moment.")
+            return
         limit = self.services.settings.live.max_doctors
         if doctor_id not in self.stream.tracks and len(self.stream.tracks) >= limit:
             self._error("too_many_subscriptions", f"One socket follows {limit} doctors at most.")

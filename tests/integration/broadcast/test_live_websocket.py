@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from websockets.asyncio.client import ClientConnection, connect
@@ -92,3 +93,22 @@ async def test_bad_ops_get_error_frames_and_the_socket_stays_open(
             await ws.send(json.dumps({"op": "ping"}))
             assert await frame(ws) == {"type": "pong"}
             assert await frame(ws, pings=True) == {"type": "ping"}  # the server's keepalive when idle
+
+
+async def test_a_socket_that_subscribes_too_fast_gets_error_frames_and_stays_open(
+    settings: Settings, clinic: Clinic, tmp_path: Path
+) -> None:
+    limited = msgspec.structs.replace(settings, rate_limits=True)
+    env = {"GATEWAY_LIVE_SUBSCRIBES_PER_MINUTE": "3"}
+    with gateways(limited, str(tmp_path), extra_env=env) as (server,):
+        ws_url = server.url.replace("http://", "ws://") + "/v1/ws"
+        async with connect(ws_url, proxy=None) as ws:
+            subscribe = json.dumps({"op": "subscribe", "doctor_id": clinic.doctor_id})
+            for _ in range(3):  # the burst the bucket holds (a repeated subscribe is allowed)
+                await ws.send(subscribe)
+                assert (await frame(ws))["type"] == "subscribed"
+            await ws.send(subscribe)
+            refused = await frame(ws)
+            assert (refused["type"], refused["code"]) == ("error", "too_many_subscribes")
+            await ws.send(json.dumps({"op": "ping"}))
+            assert await frame(ws) == {"type": "pong"}  # still open
