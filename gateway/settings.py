@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Annotated
 
 import msgspec
+
+from gateway.envconfig import Env, load
 
 # Re-exported: the struct lives in store (a lower layer may not import this module).
 from store.settings import DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL
@@ -24,9 +27,9 @@ MIN_SECRET_KEY_BYTES = 32
 class RedisSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Redis: holds, sequence numbers, the replay log and pub/sub."""
 
-    url: str = DEFAULT_REDIS_URL
+    url: Annotated[str, Env("REDIS_URL")] = DEFAULT_REDIS_URL
     """``REDIS_URL``: ``redis://host:port/db``."""
-    prefix: str = "gw"
+    prefix: Annotated[str, Env("GATEWAY_REDIS_PREFIX")] = "gw"
     """``GATEWAY_REDIS_PREFIX``: prefix of every key and channel. Pub/sub ignores the DB number,
     so two gateways sharing one Redis must differ here."""
 
@@ -34,16 +37,16 @@ class RedisSettings(msgspec.Struct, frozen=True, kw_only=True):
 class BookingSettings(msgspec.Struct, frozen=True, kw_only=True):
     """The hold and confirm path."""
 
-    confirm_grace_seconds: int = 30
+    confirm_grace_seconds: Annotated[int, Env("GATEWAY_CONFIRM_GRACE_SECONDS")] = 30
     """``GATEWAY_CONFIRM_GRACE_SECONDS``: how long a hold is kept while its confirm writes to Postgres."""
-    hold_history_seconds: int = 86_400
+    hold_history_seconds: Annotated[int, Env("GATEWAY_HOLD_HISTORY_SECONDS")] = 86_400
     """``GATEWAY_HOLD_HISTORY_SECONDS``: how long a lapsed or finished hold is remembered
     (so a late confirm gets 410 ``hold_expired`` rather than 404)."""
-    replay_log_size: int = 512
+    replay_log_size: Annotated[int, Env("GATEWAY_REPLAY_LOG_SIZE")] = 512
     """``GATEWAY_REPLAY_LOG_SIZE``: events kept per doctor for clients that resume."""
     max_slot_range_days: int = 62
     """The longest ``from``..``to`` range ``/slots`` accepts (contract: 62)."""
-    schedule_cache_seconds: float = 5.0
+    schedule_cache_seconds: Annotated[float, Env("GATEWAY_SCHEDULE_CACHE_SECONDS", ge=0)] = 5.0
     """``GATEWAY_SCHEDULE_CACHE_SECONDS``: how long a process keeps a doctor's schedule (doctor, types,
     windows, overrides) at most; edits are forgotten at once everywhere through their ``resync``
     event, this is the safety net. ``0`` reads Postgres on every hold."""
@@ -52,21 +55,21 @@ class BookingSettings(msgspec.Struct, frozen=True, kw_only=True):
 class LiveSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Live events: Server-Sent Events and WebSocket streams of slot changes."""
 
-    ping_seconds: float = 15.0
+    ping_seconds: Annotated[float, Env("GATEWAY_SSE_PING_SECONDS", gt=0)] = 15.0
     """``GATEWAY_SSE_PING_SECONDS``: how often an idle stream sends a keepalive (an SSE comment line,
     a ``{"type": "ping"}`` WebSocket frame), so proxies and load balancers keep it open."""
-    client_queue_size: int = 256
+    client_queue_size: Annotated[int, Env("GATEWAY_CLIENT_QUEUE_SIZE")] = 256
     """``GATEWAY_CLIENT_QUEUE_SIZE``: events waiting for one client at most. A client that falls this far
     behind is dropped (it reconnects and resumes with ``Last-Event-ID``); memory stays bounded."""
-    send_timeout_seconds: float = 30.0
+    send_timeout_seconds: Annotated[float, Env("GATEWAY_LIVE_SEND_TIMEOUT_SECONDS", gt=0)] = 30.0
     """``GATEWAY_LIVE_SEND_TIMEOUT_SECONDS``: a stream whose socket accepts nothing for this long is closed."""
-    max_doctors: int = 50
+    max_doctors: Annotated[int, Env("GATEWAY_LIVE_MAX_DOCTORS")] = 50
     """``GATEWAY_LIVE_MAX_DOCTORS``: doctors one stream (``/v1/events``, one WebSocket) may follow."""
-    streams_per_address: int = 20
+    streams_per_address: Annotated[int, Env("GATEWAY_LIVE_STREAMS_PER_ADDRESS")] = 20
     """``GATEWAY_LIVE_STREAMS_PER_ADDRESS``: live streams (SSE and WebSocket) one client address (an
     IPv6 client's /64) may hold open at once in one process; more is 429 ``too_many_streams``.
     ``GATEWAY_RATE_LIMITS=off`` lifts it (load tests open thousands from one address)."""
-    subscribes_per_minute: int = 120
+    subscribes_per_minute: Annotated[int, Env("GATEWAY_LIVE_SUBSCRIBES_PER_MINUTE")] = 120
     """``GATEWAY_LIVE_SUBSCRIBES_PER_MINUTE``: ``subscribe`` ops one WebSocket may send per minute
     (a burst of up to this many, refilled evenly); more get an error frame ``too_many_subscribes``
     and change nothing. Each subscribe costs a Postgres and a Redis read."""
@@ -93,31 +96,33 @@ class Rate(msgspec.Struct, frozen=True):
 class TrustSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Tokens and abuse limits."""
 
-    session_ttl_seconds: int = 7200
+    session_ttl_seconds: Annotated[int, Env("GATEWAY_SESSION_TTL_SECONDS")] = 7200
     """``GATEWAY_SESSION_TTL_SECONDS``: lifetime of an anonymous patient session token."""
-    partner_token_max_lifetime_seconds: int = 900
+    partner_token_max_lifetime_seconds: Annotated[int, Env("GATEWAY_PARTNER_TOKEN_MAX_LIFETIME_SECONDS")] = 900
     """``GATEWAY_PARTNER_TOKEN_MAX_LIFETIME_SECONDS``: partner booking tokens living longer
     (``exp`` - ``iat``, or ``exp`` - now without ``iat``) are refused."""
-    token_leeway_seconds: int = 10
+    token_leeway_seconds: Annotated[int, Env("GATEWAY_TOKEN_LEEWAY_SECONDS")] = 10
     """``GATEWAY_TOKEN_LEEWAY_SECONDS``: clock skew forgiven on ``exp``, ``nbf`` and ``iat``."""
-    holds_per_patient: Rate = Rate(20, 60)
+    holds_per_patient: Annotated[Rate, Env("GATEWAY_RATE_HOLDS_PER_PATIENT")] = Rate(20, 60)
     """``GATEWAY_RATE_HOLDS_PER_PATIENT``: holds one patient token may make (``count/seconds``)."""
-    holds_per_address: Rate = Rate(300, 60)
+    holds_per_address: Annotated[Rate, Env("GATEWAY_RATE_HOLDS_PER_ADDRESS")] = Rate(300, 60)
     """``GATEWAY_RATE_HOLDS_PER_ADDRESS``: holds from one client address (a clinic's front desk NAT)."""
-    confirms_per_patient: Rate = Rate(20, 60)
+    confirms_per_patient: Annotated[Rate, Env("GATEWAY_RATE_CONFIRMS_PER_PATIENT")] = Rate(20, 60)
     """``GATEWAY_RATE_CONFIRMS_PER_PATIENT``: confirms one patient token may make."""
-    confirms_per_address: Rate = Rate(300, 60)
+    confirms_per_address: Annotated[Rate, Env("GATEWAY_RATE_CONFIRMS_PER_ADDRESS")] = Rate(300, 60)
     """``GATEWAY_RATE_CONFIRMS_PER_ADDRESS``: confirms from one client address."""
-    sessions_per_address: Rate = Rate(60, 60)
+    sessions_per_address: Annotated[Rate, Env("GATEWAY_RATE_SESSIONS_PER_ADDRESS")] = Rate(60, 60)
     """``GATEWAY_RATE_SESSIONS_PER_ADDRESS``: anonymous sessions one client address (an IPv6 client's /64) may open."""
-    live_holds_per_patient: int = 2
+    live_holds_per_patient: Annotated[int, Env("GATEWAY_LIVE_HOLDS_PER_PATIENT")] = 2
     """``GATEWAY_LIVE_HOLDS_PER_PATIENT``: live holds one patient (session or partner reference) may have
     at once; one more is 429 ``too_many_holds``. Staff are not limited."""
-    anonymous_bookings_per_address: Rate = Rate(6, 3600)
+    anonymous_bookings_per_address: Annotated[Rate, Env("GATEWAY_RATE_ANONYMOUS_BOOKINGS_PER_ADDRESS")] = Rate(6, 3600)
     """``GATEWAY_RATE_ANONYMOUS_BOOKINGS_PER_ADDRESS``: confirms from anonymous sessions per client address
     (an IPv6 client's /64); more is 429 ``too_many_bookings``. A fresh session per booking does not
     reset it, so one address cannot book out a calendar."""
-    anonymous_confirms_per_organisation: Rate = Rate(60, 60)
+    anonymous_confirms_per_organisation: Annotated[Rate, Env("GATEWAY_RATE_ANONYMOUS_CONFIRMS_PER_ORGANISATION")] = (
+        Rate(60, 60)
+    )
     """``GATEWAY_RATE_ANONYMOUS_CONFIRMS_PER_ORGANISATION``: confirms from anonymous sessions per
     organisation, from all addresses together; crossing it is 429, logged as a warning and counted in
     ``gateway_abuse_limit_total{limit="anonymous_confirms_per_organisation"}`` (an alert to set)."""
@@ -131,30 +136,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     booking: BookingSettings = msgspec.field(default_factory=BookingSettings)
     live: LiveSettings = msgspec.field(default_factory=LiveSettings)
     trust: TrustSettings = msgspec.field(default_factory=TrustSettings)
-    admin_token: str | None = None
+    admin_token: Annotated[str | None, Env("GATEWAY_ADMIN_TOKEN")] = None
     """``GATEWAY_ADMIN_TOKEN``: the platform operator's bearer token. Unset: admin routes refuse all."""
-    secret_key: str = INSECURE_DEV_KEY
+    secret_key: Annotated[str, Env("GATEWAY_SECRET_KEY")] = INSECURE_DEV_KEY
     """``GATEWAY_SECRET_KEY``: signs gateway-issued tokens and encrypts secrets at rest (each use with a
     key of its own, derived with HKDF). At least 32 bytes; ``gateway serve`` refuses to start otherwise."""
-    dev: bool = False
+    dev: Annotated[bool, Env("GATEWAY_DEV")] = False
     """``GATEWAY_DEV``: ``on`` lets ``gateway serve`` start with the insecure development key (or a short one)."""
-    rate_limits: bool = True
+    rate_limits: Annotated[bool, Env("GATEWAY_RATE_LIMITS")] = True
     """``GATEWAY_RATE_LIMITS``: ``off`` turns rate limiting off (load tests on a trusted network)."""
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: Annotated[str, Env("GATEWAY_PUBLIC_URL")] = "http://127.0.0.1:8000"
     """``GATEWAY_PUBLIC_URL``: the base URL printed by ``gateway demo`` and used in links."""
-    meeting_url_template: str = "https://meet.jit.si/clinic-{room}"
+    meeting_url_template: Annotated[str, Env("GATEWAY_MEETING_URL_TEMPLATE")] = "https://meet.jit.si/clinic-{room}"
     """``GATEWAY_MEETING_URL_TEMPLATE``: each doctor's persistent meeting room; ``{room}`` is a stable,
     unguessable name derived from the doctor's id, ``{doctor_id}`` the id itself. Handed out by
     ``/join`` only."""
-    metrics_token: str | None = None
+    metrics_token: Annotated[str | None, Env("GATEWAY_METRICS_TOKEN")] = None
     """``GATEWAY_METRICS_TOKEN``: when set, ``/metrics`` answers only this bearer token and loopback
     clients (403 otherwise); unset, it is open to every client that reaches the gateway."""
-    jitsi_app_id: str | None = None
+    jitsi_app_id: Annotated[str | None, Env("GATEWAY_JITSI_APP_ID")] = None
     """``GATEWAY_JITSI_APP_ID``: the Jitsi deployment's app id (token authentication); see ``jitsi_app_secret``."""
-    jitsi_app_secret: str | None = None
+    jitsi_app_secret: Annotated[str | None, Env("GATEWAY_JITSI_APP_SECRET")] = None
     """``GATEWAY_JITSI_APP_SECRET``: with ``jitsi_app_id``, ``/join`` hands out room addresses carrying a
     signed room token (room, user, moderator for the doctor, expiry at the join window's close)."""
-    debug: bool = False
+    debug: Annotated[bool, Env("GATEWAY_DEBUG")] = False
     """``GATEWAY_DEBUG``: Litestar debug mode (tracebacks in responses). Never in production."""
 
     def secret_key_problem(self) -> str | None:
@@ -169,108 +174,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read the settings from ``env`` (default: ``os.environ``).
+        """Read the settings from ``env`` (default: ``os.environ``): each field's variable, where set.
 
         Raises:
-            ValueError: when a variable holds something that cannot be used.
+            ValueError: naming the variable whose value cannot be used.
         """
-        e = os.environ if env is None else env
-
-        def integer(name: str, default: int) -> int:
-            raw = e.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                return int(raw)
-            except ValueError:
-                raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
-
-        def number(name: str, default: float) -> float:
-            raw = e.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError(f"{name} must be a number, got {raw!r}") from None
-            if not value > 0:
-                raise ValueError(f"{name} must be above 0, got {raw!r}")
-            return value
-
-        def seconds(name: str, default: float) -> float:
-            raw = e.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
-            if value < 0:
-                raise ValueError(f"{name} must not be negative, got {raw!r}")
-            return value
-
-        def rate(name: str, default: Rate) -> Rate:
-            raw = e.get(name)
-            return default if not raw else Rate.parse(name, raw)
-
-        def flag(name: str, default: bool) -> bool:
-            raw = e.get(name, "").strip().lower()
-            if raw == "":
-                return default
-            if raw in {"1", "on", "true", "yes"}:
-                return True
-            if raw in {"0", "off", "false", "no"}:
-                return False
-            raise ValueError(f"{name} must be on or off, got {raw!r}")
-
-        return cls(
-            database=DatabaseSettings(
-                url=e.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-                schema=e.get("GATEWAY_DB_SCHEMA") or "public",
-                pool_min=integer("GATEWAY_DB_POOL_MIN", 2),
-                pool_max=integer("GATEWAY_DB_POOL_MAX", 20),
-            ),
-            redis=RedisSettings(
-                url=e.get("REDIS_URL") or DEFAULT_REDIS_URL,
-                prefix=e.get("GATEWAY_REDIS_PREFIX") or "gw",
-            ),
-            booking=BookingSettings(
-                confirm_grace_seconds=integer("GATEWAY_CONFIRM_GRACE_SECONDS", 30),
-                hold_history_seconds=integer("GATEWAY_HOLD_HISTORY_SECONDS", 86_400),
-                replay_log_size=integer("GATEWAY_REPLAY_LOG_SIZE", 512),
-                schedule_cache_seconds=seconds("GATEWAY_SCHEDULE_CACHE_SECONDS", 5.0),
-            ),
-            live=LiveSettings(
-                ping_seconds=number("GATEWAY_SSE_PING_SECONDS", 15.0),
-                client_queue_size=integer("GATEWAY_CLIENT_QUEUE_SIZE", 256),
-                send_timeout_seconds=number("GATEWAY_LIVE_SEND_TIMEOUT_SECONDS", 30.0),
-                max_doctors=integer("GATEWAY_LIVE_MAX_DOCTORS", 50),
-                streams_per_address=integer("GATEWAY_LIVE_STREAMS_PER_ADDRESS", 20),
-                subscribes_per_minute=integer("GATEWAY_LIVE_SUBSCRIBES_PER_MINUTE", 120),
-            ),
-            trust=TrustSettings(
-                session_ttl_seconds=integer("GATEWAY_SESSION_TTL_SECONDS", 7200),
-                partner_token_max_lifetime_seconds=integer("GATEWAY_PARTNER_TOKEN_MAX_LIFETIME_SECONDS", 900),
-                token_leeway_seconds=integer("GATEWAY_TOKEN_LEEWAY_SECONDS", 10),
-                holds_per_patient=rate("GATEWAY_RATE_HOLDS_PER_PATIENT", Rate(20, 60)),
-                holds_per_address=rate("GATEWAY_RATE_HOLDS_PER_ADDRESS", Rate(300, 60)),
-                confirms_per_patient=rate("GATEWAY_RATE_CONFIRMS_PER_PATIENT", Rate(20, 60)),
-                confirms_per_address=rate("GATEWAY_RATE_CONFIRMS_PER_ADDRESS", Rate(300, 60)),
-                sessions_per_address=rate("GATEWAY_RATE_SESSIONS_PER_ADDRESS", Rate(60, 60)),
-                live_holds_per_patient=integer("GATEWAY_LIVE_HOLDS_PER_PATIENT", 2),
-                anonymous_bookings_per_address=rate("GATEWAY_RATE_ANONYMOUS_BOOKINGS_PER_ADDRESS", Rate(6, 3600)),
-                anonymous_confirms_per_organisation=rate(
-                    "GATEWAY_RATE_ANONYMOUS_CONFIRMS_PER_ORGANISATION", Rate(60, 60)
-                ),
-            ),
-            admin_token=e.get("GATEWAY_ADMIN_TOKEN") or None,
-            secret_key=e.get("GATEWAY_SECRET_KEY") or INSECURE_DEV_KEY,
-            dev=flag("GATEWAY_DEV", False),
-            rate_limits=flag("GATEWAY_RATE_LIMITS", True),
-            public_url=(e.get("GATEWAY_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
-            meeting_url_template=e.get("GATEWAY_MEETING_URL_TEMPLATE") or "https://meet.jit.si/clinic-{room}",
-            metrics_token=e.get("GATEWAY_METRICS_TOKEN") or None,
-            jitsi_app_id=e.get("GATEWAY_JITSI_APP_ID") or None,
-            jitsi_app_secret=e.get("GATEWAY_JITSI_APP_SECRET") or None,
-            debug=flag("GATEWAY_DEBUG", False),
-        )
+        settings = load(cls, os.environ if env is None else env)
+        if settings.public_url.endswith("/"):
+            settings = msgspec.structs.replace(settings, public_url=settings.public_url.rstrip("/"))
+        return settings
