@@ -5,23 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from gateway.appointments.endpoints import router as appointments_router
-from gateway.appointments.service import AppointmentService
-from gateway.auth import Principal, principal_of, require_principal
 from gateway.bodies import GatewayRequest
 from gateway.booking.endpoints import router as booking_router
-from gateway.booking.service import BookingService
 from gateway.clinic.directory import handlers as directory_handlers
 from gateway.clinic.endpoints import router as clinic_router
 from gateway.cors import cors_middleware
+from gateway.deps import DEPENDENCIES
 from gateway.errors import exception_handlers
 from gateway.health import healthz
 from gateway.live.endpoints import router as live_router
@@ -34,35 +30,6 @@ from gateway.settings import INSECURE_DEV_KEY, Settings
 from gateway.trust.endpoints import router as trust_router
 
 logger = logging.getLogger("gateway")
-
-
-def provide_db(state: State) -> Any:
-    return state.services.db
-
-
-def provide_services(state: State) -> Services:
-    services: Services = state.services
-    return services
-
-
-async def provide_caller(request: Request[Any, Any, Any]) -> Principal:
-    """The authenticated caller; 401 when the request has no (valid) bearer token."""
-    return await require_principal(request)
-
-
-async def provide_maybe_caller(request: Request[Any, Any, Any]) -> Principal | None:
-    """The caller when the request carries a bearer token (which must then be valid)."""
-    return await principal_of(request)
-
-
-def provide_appointments(state: State) -> AppointmentService:
-    appointments: AppointmentService = state.services.appointments
-    return appointments
-
-
-def provide_booking(state: State) -> BookingService:
-    booking: BookingService = state.services.booking
-    return booking
 
 
 def create_served_app() -> Litestar:
@@ -119,14 +86,7 @@ def create_app(settings: Settings | None = None, *, tune_process: bool = False) 
             *directory_handlers,  # after clinic_router: see gateway/clinic/directory.py
         ],
         middleware=[metrics_middleware, cors_middleware],
-        dependencies={
-            "db": Provide(provide_db, sync_to_thread=False),
-            "booking": Provide(provide_booking, sync_to_thread=False),
-            "svc": Provide(provide_services, sync_to_thread=False),
-            "appointments": Provide(provide_appointments, sync_to_thread=False),
-            "caller": Provide(provide_caller),
-            "maybe_caller": Provide(provide_maybe_caller),
-        },
+        dependencies=DEPENDENCIES,
         exception_handlers=exception_handlers,
         request_class=GatewayRequest,
         lifespan=[lifespan],

@@ -20,6 +20,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from gateway.errors import Forbidden, Unauthorized
+from gateway.state import services_of
 from gateway.trust.crypto import fingerprint
 from gateway.trust.tokens import PatientClaims, TokenVerifier
 from store import trust as repo
@@ -107,8 +108,7 @@ async def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     token = bearer(connection)
     if token is None:
         return None
-    auth: Authenticator = connection.app.state.services.auth
-    found = await auth.resolve(token)
+    found = await services_of(connection).auth.resolve(token)
     connection.scope.setdefault("state", {})["principal"] = found
     return found
 

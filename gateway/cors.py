@@ -16,6 +16,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from gateway.errors import Forbidden
+from gateway.state import services_of
 from store import trust as repo
 from store.types import Conn
 
@@ -97,8 +98,7 @@ def cors_middleware(app: ASGIApp) -> ASGIApp:
         return cross_origin(scope, receive, send, origin)
 
     async def cross_origin(scope: Scope, receive: Receive, send: Send, origin: str) -> None:
-        policy: OriginPolicy = scope["app"].state.services.origins
-        allowed = origin in await policy.union()
+        allowed = origin in await services_of(scope).origins.union()
         if scope.get("method") == "OPTIONS" and _header(scope, b"access-control-request-method"):
             headers: list[tuple[bytes, bytes]] = [(b"vary", b"Origin"), (b"content-length", b"0")]
             if allowed:

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 
-from gateway.services import services_of
+from gateway.state import services_of
 
 logger = logging.getLogger("gateway.health")
 

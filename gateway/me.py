@@ -7,11 +7,8 @@ from typing import Literal
 
 import msgspec
 from litestar import Router, get
-from litestar.di import NamedDependency
 
-from gateway.auth import Principal
-
-Caller = NamedDependency[Principal]
+from gateway.deps import Caller
 
 
 class MeOut(msgspec.Struct, frozen=True, kw_only=True):

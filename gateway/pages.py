@@ -26,13 +26,14 @@ from typing import Annotated, Any, cast
 from litestar import MediaType, Response, Router, get
 from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
-from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, QueryParameter
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.deps import Db
 from gateway.errors import NotFound
+from gateway.state import services_of
 from store import clinic as repo
 from store.models import AppointmentType, Doctor
 from store.types import Conn
@@ -105,7 +106,7 @@ async def _appointment_type(db: Conn, doctor: Doctor, raw: str | None) -> Appoin
 
 @get("/book/{doctor_id:str}", include_in_schema=False)
 async def booking_page(
-    db: NamedDependency[Conn],
+    db: Db,
     doctor_id: FromPath[str],
     appointment_type_id: Annotated[str | None, QueryParameter(name="appointment_type_id")] = None,
 ) -> Response[str]:
@@ -173,7 +174,7 @@ def public_cors(app: ASGIApp) -> ASGIApp:
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         origin = _header(scope, b"origin")
-        answered = origin is not None and origin in await scope["app"].state.services.origins.union()
+        answered = origin is not None and origin in await services_of(scope).origins.union()
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start" and not answered:

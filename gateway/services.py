@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar.connection import ASGIConnection
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from broadcast.hub import Hub
@@ -125,9 +124,3 @@ class Services:
         await self.engine.batcher.drain()  # a batch on its way gets its answers before Redis closes
         await self.redis.aclose()
         await self.db.close()
-
-
-def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
-    """The process's services, read from the app's state (no Litestar dependency to resolve)."""
-    services: Services = connection.app.state.services
-    return services

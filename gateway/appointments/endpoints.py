@@ -7,20 +7,16 @@ from typing import Annotated
 
 from litestar import Response, Router, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from gateway.appointments import calendar, schemas
-from gateway.appointments.service import AppointmentService
-from gateway.auth import Principal
 from gateway.booking.schemas import AppointmentOut
 from gateway.booking.service import appointment_out
+from gateway.deps import Appointments, Caller
 from gateway.errors import NotFound
 from gateway.timeutil import instant, zone
 from store import clinic as clinic_repo
 
-Caller = NamedDependency[Principal]
-Appointments = NamedDependency[AppointmentService]
 Id = FromPath[uuid.UUID]
 Tz = Annotated[str | None, QueryParameter(name="tz", description="IANA zone to show times in; default UTC")]
 

@@ -9,23 +9,21 @@ from typing import Annotated, Any
 
 from litestar import Request, Router, delete, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from gateway.abuse import check_anonymous_confirm
 from gateway.auth import Principal, require_principal
 from gateway.booking import schemas
-from gateway.booking.service import BookingService, OriginCheck, appointment_out
+from gateway.booking.service import OriginCheck, appointment_out
+from gateway.deps import Booking, Caller, Svc
 from gateway.ratelimit import client_address
-from gateway.services import Services, services_of
+from gateway.services import Services
+from gateway.state import services_of
 from gateway.timeutil import instant, utcnow, zone
 
 DEFAULT_DAYS = 14
 NO_STORE = CacheControlHeader(no_store=True)
 """Answers carrying a hold token: no cache may keep a copy."""
-Booking = NamedDependency[BookingService]
-Svc = NamedDependency[Services]
-Caller = NamedDependency[Principal]
 HoldToken = Annotated[str | None, HeaderParameter(name="X-Hold-Token")]
 
 

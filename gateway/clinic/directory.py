@@ -12,22 +12,18 @@ from datetime import date, timedelta
 from typing import Annotated
 
 from litestar import delete, get
-from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from gateway.auth import Principal
 from gateway.clinic import service
+from gateway.deps import Caller, Db, Svc
 from gateway.errors import NotFound, ValidationFailed
-from gateway.services import Services
 from gateway.timeutil import utcnow
 from store import clinic as repo
 from store.models import AppointmentType, DateOverride, Doctor
 from store.types import Conn
 
 Id = FromPath[uuid.UUID]
-Db = NamedDependency[Conn]
-Caller = NamedDependency[Principal]
-Svc = NamedDependency[Services]
 
 OVERRIDES_DEFAULT_DAYS = 365
 OVERRIDES_MAX_DAYS = 731

@@ -5,20 +5,15 @@ from __future__ import annotations
 import uuid
 
 from litestar import Router, delete, get, patch, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from gateway.auth import Principal, require_platform
+from gateway.auth import require_platform
 from gateway.clinic import schemas, service
-from gateway.services import Services
+from gateway.deps import Caller, Db, Svc
 from store import clinic as repo
 from store.models import AppointmentType, AvailabilityWindow, DateOverride, Doctor, Organisation
-from store.types import Conn
 
 Id = FromPath[uuid.UUID]
-Db = NamedDependency[Conn]  # the asyncpg pool
-Caller = NamedDependency[Principal]  # the authenticated caller (401 without a token)
-Svc = NamedDependency[Services]
 
 
 @post("/v1/admin/organisations", guards=[require_platform], tags=["clinic"])

@@ -30,7 +30,8 @@ from gateway import metrics
 from gateway.errors import ValidationFailed
 from gateway.live.common import current_seq, parse_doctor, parse_seq, require_doctors
 from gateway.ratelimit import client_network
-from gateway.services import Services, services_of
+from gateway.services import Services
+from gateway.state import services_of
 
 logger = logging.getLogger("gateway.live")
 

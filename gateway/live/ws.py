@@ -27,7 +27,8 @@ from gateway import metrics
 from gateway.errors import RateLimited
 from gateway.live.common import missing_doctors
 from gateway.ratelimit import client_network
-from gateway.services import Services, services_of
+from gateway.services import Services
+from gateway.state import services_of
 
 logger = logging.getLogger("gateway.live")
 

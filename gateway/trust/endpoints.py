@@ -10,14 +10,12 @@ from typing import Any
 
 from litestar import Request, Router, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from gateway.auth import Principal
 from gateway.clinic.service import allow
+from gateway.deps import Caller, Db, Svc
 from gateway.errors import Conflict, NotFound, SecretUnreadable
 from gateway.ratelimit import client_network
-from gateway.services import Services
 from gateway.trust import schemas, staff_keys
 from store import clinic as clinic_repo
 from store import trust as repo
@@ -28,9 +26,6 @@ from store.types import Conn
 logger = logging.getLogger("gateway.trust")
 NO_STORE = CacheControlHeader(no_store=True)
 """Answers that carry a secret or a bearer token: no cache (browser, proxy) may keep a copy."""
-Db = NamedDependency[Conn]
-Caller = NamedDependency[Principal]
-Svc = NamedDependency[Services]
 
 
 async def _organisation(db: Conn, organisation_id: uuid.UUID) -> Organisation:

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 
 from litestar import delete, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from gateway.auth import Principal, require_platform
+from gateway.auth import require_platform
 from gateway.clinic.service import allow, doctor
+from gateway.deps import Caller, Db
 from gateway.errors import NotFound, ValidationFailed
 from gateway.trust import schemas
 from gateway.trust.crypto import fingerprint, new_token
@@ -25,8 +25,6 @@ from store import trust as repo
 from store.trust import ApiKey, DoctorCredential
 from store.types import Conn
 
-Db = NamedDependency[Conn]
-Caller = NamedDependency[Principal]
 NO_STORE = CacheControlHeader(no_store=True)
 """The answer carries the key itself: no cache may keep a copy."""
 ORG_KEYS = "/v1/admin/organisations/{organisation_id:uuid}/api-keys"
