@@ -18,7 +18,8 @@ def test_a_short_bench_run_writes_the_whole_report(settings: Settings, tmp_path:
     env = os.environ | {"DATABASE_URL": settings.database.url, "REDIS_URL": settings.redis.url}
     command = [
         sys.executable, "-m", "loadtests.bench", "--max-clients", "300", "--events", "3", "--hold-seconds", "1",
-        "--slots-requests", "20", "--crowded-holds", "300", "--client-processes", "2", "--out", str(report), "--plot", str(plot),
+        "--slots-requests", "20", "--crowded-holds", "300", "--client-processes", "2",
+        "--out", str(report), "--plot", str(plot),
     ]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, check=False)
     output = done.stdout + done.stderr
