@@ -10,12 +10,12 @@ Litestar writes right after it. Everything else (a streamed response's head, SSE
 frames) is written at once, as before: a head held back only waits for its body, or at most until
 the end of the event loop's turn (a ``HEAD`` answer has no body).
 
-What it saves is one ``send`` per response on the server and one wake-up of the client. In CPU
-it is hard to see on the shared two-core machine: the gateway's CPU per hold (``/proc``, ``gateway
-serve --workers 1``, hold phase at 32 in flight, alternating with the code before this change and
-the batcher's, four or five rounds each) went from 418 to 345 µs in one series (an earlier form
-that delayed every write to the end of the turn) and from 328 to 325 µs in another (this form),
-system time 38 -> 24 and 33 -> 28 µs; single runs of either code vary by a third.
+What it saves is one ``send`` per response on the server and one wake-up of the client. The
+gateway's CPU per hold (``/proc``, ``gateway serve --workers 1``, hold phase at 32 in flight,
+alternating five rounds with the code before this change and the batcher's, on a quiet moment of
+the shared machine: Redis ceiling 85k-101k SET NX/s) went from 264-270 µs to 233-265 µs (means
+266 -> 248), system time 28 -> 23 µs. Series taken while the machine was busy varied by a third
+from run to run and showed nothing either way.
 
 ``gateway serve`` runs uvicorn with ``http="gateway.serving:GatewayHttpProtocol"``; everything
 else is uvicorn's own httptools protocol.
