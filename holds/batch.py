@@ -15,9 +15,10 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import hiredis
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 Command = Sequence[Any]
 """``(name, *args)``, or ``(script, numkeys, *keys, *args)`` with a registered script: sent as a
@@ -95,13 +96,35 @@ class Batcher:
             at += len(commands)
 
     async def _pipeline(self, commands: list[Command]) -> list[Any]:
-        async with self.redis.pipeline(transaction=False) as pipe:
+        """Send ``commands`` on one pooled connection in one write; read every reply.
+
+        Not redis-py's ``Pipeline``: its per-call path (the pipeline object, the retry wrapper,
+        the HIMPORT bookkeeping, packing each argument through the Python encoder) was 13% of a
+        worker's CPU under the hold benchmark, and a hold's script call with its index entry cost
+        49-64 µs of CPU through it against 26-30 µs this way (32 tasks in one process, five
+        interleaved rounds each). Here the commands are packed in C by hiredis and
+        the replies read with the client's own parser and response callbacks, exactly as the
+        pipeline does, minus what a batch of plain commands does not need. A connection that fails
+        mid-batch is dropped (its unread replies must never reach the next borrower) and the
+        failure goes to every caller of the batch; nothing is sent twice (a retried script could
+        take a hold twice).
+        """
+        packed = b"".join(hiredis.pack_command(_wire(command)) for command in commands)
+        pool = self.redis.connection_pool
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]  # untyped in redis-py
+        try:
+            await connection.send_packed_command(packed)
+            replies: list[Any] = []
             for command in commands:
-                if _is_script(command):
-                    pipe.execute_command("EVALSHA", command[0].sha, *command[1:])
-                else:
-                    pipe.execute_command(*command)
-            replies: list[Any] = await pipe.execute(raise_on_error=False)
+                try:
+                    replies.append(await self.redis.parse_response(connection, _name(command)))
+                except ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            await connection.disconnect(nowait=True)
+            raise
+        finally:
+            await pool.release(connection)
         return replies
 
     async def drain(self) -> None:
@@ -113,3 +136,15 @@ class Batcher:
 
 def _is_script(command: Command) -> bool:
     return isinstance(command[0], AsyncScript)
+
+
+def _wire(command: Command) -> tuple[Any, ...]:
+    """The command as sent: a registered script goes out as ``EVALSHA sha numkeys ...``."""
+    if _is_script(command):
+        return ("EVALSHA", command[0].sha, *command[1:])
+    return tuple(command)
+
+
+def _name(command: Command) -> str:
+    """The name the client's response callbacks know the command by."""
+    return "EVALSHA" if _is_script(command) else str(command[0]).upper()

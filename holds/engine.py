@@ -125,6 +125,11 @@ class HoldEngine:
         """Called with the doctor's id right after :meth:`resync` announced it: this process's
         caches forget the doctor's schedule before the edit's answer leaves."""
 
+    def _doctor_keys(self, doctor: str) -> list[str]:
+        """The keys every doctor script gets first: seq, replay log, deadline and interval index."""
+        k = self.keys
+        return [k.seq(doctor), k.log(doctor), k.holds(doctor), k.spans(doctor)]
+
     def _common(self, doctor_id: uuid.UUID | str) -> list[Any]:
         doctor = str(doctor_id)
         return [self.keys.base(doctor), self.keys.channel(doctor), self._log_max, doctor]
@@ -158,7 +163,10 @@ class HoldEngine:
         # Each id is turned into text once: UUID.__str__ is Python code, and a hold names the
         # doctor in a dozen keys and arguments.
         doctor, hold = str(doctor_id), str(hold_id)
-        keys = [self.keys.hold(doctor, hold), self.keys.warm(doctor), *self.keys.cells(doctor, start_ms, block_ms)]
+        keys = [
+            *self._doctor_keys(doctor), self.keys.hold(doctor, hold), self.keys.warm(doctor),
+            self.keys.longest_span(doctor), *self.keys.cells(doctor, start_ms, block_ms),
+        ]  # fmt: skip
         args = [
             *self._common(doctor), hold, token_hash(token), ttl_ms, self._history_ms,
             iso(start), iso(end), start_ms, block_ms, str(appointment_type_id), patient_ref,
@@ -230,10 +238,16 @@ class HoldEngine:
 
     async def release(self, doctor_id: uuid.UUID, hold_id: uuid.UUID, token: str, state: HoldState) -> str:
         """Let a hold go. Returns ``ok``, ``busy``, ``gone`` or ``unknown``."""
-        keys = [self.keys.hold(doctor_id, hold_id)]
-        keys += self.keys.cells(doctor_id, to_ms(state.start), to_ms(state.blocked_until))
+        doctor = str(doctor_id)
+        keys = [*self._doctor_keys(doctor), self.keys.hold(doctor, hold_id)]
+        keys += self.keys.cells(doctor, to_ms(state.start), to_ms(state.blocked_until))
         result = await self._run("release", keys, [*self._common(doctor_id), str(hold_id), token_hash(token)])
         return str(result[0])
+
+    def _hold_keys(self, state: HoldState) -> list[str]:
+        doctor = str(state.doctor_id)
+        keys = [*self._doctor_keys(doctor), self.keys.hold(doctor, state.hold_id)]
+        return keys + self.keys.cells(doctor, to_ms(state.start), to_ms(state.blocked_until))
 
     async def begin_confirm(self, state: HoldState, token: str, grace_ms: int) -> tuple[BeginOutcome, str | None]:
         """Check the token and keep the hold while its appointment is written.
@@ -242,8 +256,7 @@ class HoldEngine:
             ``("ok", None)``; ``("booked", appointment_id)`` when a confirm already finished;
             ``("busy", None)`` while another confirm runs; ``("gone", status)``; ``("unknown", None)``.
         """
-        keys = [self.keys.hold(state.doctor_id, state.hold_id)]
-        keys += self.keys.cells(state.doctor_id, to_ms(state.start), to_ms(state.blocked_until))
+        keys = self._hold_keys(state)
         args = [*self._common(state.doctor_id), str(state.hold_id), token_hash(token), grace_ms]
         result, _ = await self.batcher.execute(
             self.scripts.evalsha("confirm_begin", keys, args),
@@ -262,8 +275,7 @@ class HoldEngine:
         appointment_id: uuid.UUID | None = None,
     ) -> None:
         """Record what Postgres answered: booked, refused (slot taken) or retry (unreachable)."""
-        keys = [self.keys.hold(state.doctor_id, state.hold_id)]
-        keys += self.keys.cells(state.doctor_id, to_ms(state.start), to_ms(state.blocked_until))
+        keys = self._hold_keys(state)
         args = [
             *self._common(state.doctor_id), str(state.hold_id), outcome,
             str(appointment_id or ""), to_ms(state.blocked_until),
@@ -278,24 +290,36 @@ class HoldEngine:
         Returns:
             The event's sequence number.
         """
-        keys = self.keys.cells(doctor_id, to_ms(start), to_ms(blocked_until))
-        args = [*self._common(doctor_id), str(appointment_id), iso(start), iso(end)]
+        doctor = str(doctor_id)
+        keys = [*self._doctor_keys(doctor), *self.keys.cells(doctor, to_ms(start), to_ms(blocked_until))]
+        args = [*self._common(doctor), str(appointment_id), iso(start), iso(end)]
         result = await self._run("free", keys, args)
         return int(result[1])
 
     async def resync(self, doctor_id: uuid.UUID) -> int:
         """Tell every open page of the doctor to fetch the slots again (windows or overrides changed)."""
-        # the seq key is passed only so a cluster routes the script to the doctor's shard; the event
-        # also goes to the deployment-wide resync channel, which every process's hub listens to
+        # the event also goes to the deployment-wide resync channel, which every process's hub listens to
         args = [*self._common(doctor_id), self.keys.resync_channel()]
-        result = await self._run("resync", [self.keys.seq(doctor_id)], args)
+        result = await self._run("resync", self._doctor_keys(str(doctor_id)), args)
         for forget in self.on_resync:
             forget(doctor_id)
         return int(result[1])
 
-    async def snapshot(self, doctor_id: uuid.UUID) -> Snapshot:
-        """The doctor's sequence number and live held intervals, read atomically."""
-        seq, members = await self._run("snapshot", [self.keys.holds(doctor_id), self.keys.seq(doctor_id)])
+    async def snapshot(
+        self, doctor_id: uuid.UUID, start: datetime | None = None, end: datetime | None = None
+    ) -> Snapshot:
+        """The doctor's sequence number and the live holds that overlap ``[start, end)`` (all of
+        them without bounds), read atomically.
+
+        Only the holds near the range are read and parsed (the interval index, ``spans``). With
+        every live hold read, a doctor with 2,000 of them (207 in the 31 days asked) answered
+        /slots in 15.0 ms at p50 and 33.4 ms at p99 (``make bench``, Redis ceiling 55k SET NX/s),
+        against 3.2 / 8.8 ms for a quiet one; reading the range only: 4.4 / 12.5 ms (41k/s).
+        """
+        doctor = str(doctor_id)
+        keys = [*self._doctor_keys(doctor), self.keys.longest_span(doctor)]
+        bounds = [to_ms(start) if start else 0, to_ms(end) if end else _FAR_FUTURE_MS]
+        seq, members = await self._run("snapshot", keys, bounds)
         held = []
         for member in members:
             hold_id, start_ms, block_ms = member.split("|")
@@ -336,13 +360,18 @@ class HoldEngine:
                 # not an entry this engine wrote: drop it, or it would stall every later deadline
                 await self._run("due_remove", [self.keys.due], [member, score])
                 continue
-            result = await self._run("expire", [self.keys.hold(doctor, hold)], [*self._common(doctor_id), hold])
+            keys = [*self._doctor_keys(doctor), self.keys.hold(doctor, hold)]
+            result = await self._run("expire", keys, [*self._common(doctor_id), hold])
             if result[0] == "later":
                 await self.redis.zadd(self.keys.due, {member: int(result[1])}, gt=True)
                 continue
             expired += result[0] == "expired"
             await self._run("due_remove", [self.keys.due], [member, score])
         return expired
+
+
+_FAR_FUTURE_MS = 2**52
+"""An upper bound for "every hold" (year 142,000; exact in a Lua number)."""
 
 
 def _estimated_deadline(ttl_ms: int) -> int:

@@ -30,6 +30,15 @@ class Keys:
     def holds(self, doctor_id: uuid.UUID | str) -> str:
         return f"{self.base(doctor_id)}holds"
 
+    def spans(self, doctor_id: uuid.UUID | str) -> str:
+        """The doctor's live holds by start (the interval index ``/slots`` reads for a range)."""
+        return f"{self.base(doctor_id)}spans"
+
+    def longest_span(self, doctor_id: uuid.UUID | str) -> str:
+        """The longest ``block_ms - start_ms`` the doctor ever held: how far before a range a hold
+        may start and still reach into it."""
+        return f"{self.base(doctor_id)}spanmax"
+
     def seq(self, doctor_id: uuid.UUID | str) -> str:
         return f"{self.base(doctor_id)}seq"
 

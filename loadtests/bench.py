@@ -7,7 +7,10 @@ prefix, rate limits off; removed afterwards) and measures:
 
 - ``redis_setnx_per_s``: raw ``SET NX PX`` (RESP over 32 connections), the ceiling a hold could reach;
 - ``holds_per_s``, ``hold_p50_ms``, ``hold_p99_ms``: distinct holds over 8 doctors, 32 in flight;
+- ``holds_per_s_64``, ``hold_p50_ms_64``, ``hold_p99_ms_64``: the same with 64 in flight (a fresh clinic);
 - ``slots_p50_ms``, ``slots_p99_ms``: one doctor's free slots over 31 days, one request at a time;
+- ``slots_crowded_p50_ms``, ``slots_crowded_p99_ms``: the same for a doctor with 2,000 live holds
+  (``--crowded-holds``), most of them beyond the 31 days asked (loadtests/crowded.py);
 - ``race_1000_one_slot_s``, ``race_winners``: 1000 concurrent holds of one slot;
 - ``fanout``: hold -> event latency and server memory per idle SSE connection at 1,000 and 5,000
   clients, then in steps of 5,000 up to the most one gateway process holds (``--max-clients``).
@@ -34,6 +37,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from loadtests.crowded import crowded_slots_phase
 from loadtests.fanout import fanout_phase, plot
 from loadtests.harness import (
     DAY0,
@@ -50,6 +54,9 @@ from loadtests.harness import (
     start_gateway,
     stop_gateway,
 )
+
+PHASES = ("setnx", "holds", "holds64", "slots", "crowded", "race", "fanout")
+"""Every phase, in the order they run (``--only`` picks some)."""
 
 # --- Redis ceiling ---------------------------------------------------------------------------
 
@@ -259,9 +266,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     raise_open_files(args.max_clients * 2 + 4096)
     report: dict[str, Any] = {}
     began = time.perf_counter()
-    phases = set(args.only.split(",")) if args.only else {"setnx", "holds", "slots", "race", "fanout"}
+    phases = set(args.only.split(",")) if args.only else set(PHASES)
+    if unknown := phases - set(PHASES):
+        raise SystemExit(f"unknown phase(s) {', '.join(sorted(unknown))}; known: {', '.join(PHASES)}")
 
-    if phases & {"setnx", "holds", "slots", "race"}:
+    if phases & {"setnx", "holds", "holds64", "slots", "crowded", "race"}:
         gw = start_gateway(workers=args.workers, log_path=args.log)
         try:
             if "setnx" in phases:
@@ -276,9 +285,26 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     f"p99 {report['hold_p99_ms']:.1f} ms  errors {report['hold_errors']:.0f}",
                     flush=True,
                 )
+            if "holds64" in phases:
+                async with httpx.AsyncClient(base_url=gw.url, timeout=30) as http:
+                    clinic = await make_clinic(http, gw.admin_token, doctors=8, name="Holds64")
+                wide = await holds_phase(gw, clinic, args.hold_seconds, 64)
+                report |= {f"{key}_64": value for key, value in wide.items()}
+                print(
+                    f"  holds at 64 in flight: {report['holds_per_s_64']:,.0f}/s  p50 {report['hold_p50_ms_64']:.1f} ms"
+                    f"  p99 {report['hold_p99_ms_64']:.1f} ms  errors {report['hold_errors_64']:.0f}",
+                    flush=True,
+                )
             if "slots" in phases:
                 report |= await slots_phase(gw, args.slots_requests)
                 print(f"  slots: p50 {report['slots_p50_ms']:.1f} ms  p99 {report['slots_p99_ms']:.1f} ms", flush=True)
+            if "crowded" in phases:
+                report |= await crowded_slots_phase(gw, args.crowded_holds, args.slots_requests)
+                print(
+                    f"  slots, {args.crowded_holds:,} live holds: p50 {report['slots_crowded_p50_ms']:.1f} ms"
+                    f"  p99 {report['slots_crowded_p99_ms']:.1f} ms",
+                    flush=True,
+                )
             if "race" in phases:
                 report |= await race_phase(gw, 1000)
                 print(
@@ -323,10 +349,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="holds in flight at once")
     parser.add_argument("--hold-seconds", type=float, default=8.0)
     parser.add_argument("--slots-requests", type=int, default=300)
+    parser.add_argument("--crowded-holds", type=int, default=2000, help="live holds on the crowded doctor")
     parser.add_argument("--max-clients", type=int, default=20_000, help="most SSE clients to try on one process")
     parser.add_argument("--events", type=int, default=20, help="holds announced per fan-out level")
     parser.add_argument("--client-processes", type=int, default=4, help="processes holding the SSE clients")
-    parser.add_argument("--only", help="comma-separated phases: setnx,holds,slots,race,fanout")
+    parser.add_argument("--only", help=f"comma-separated phases to run alone: {','.join(PHASES)}")
     parser.add_argument("--out", default="bench-report.json")
     parser.add_argument("--plot", default="bench-fanout.png")
     parser.add_argument("--log", help="append the gateways' output to this file")

@@ -135,10 +135,11 @@ class BookingService:
         """The doctor's event ``seq`` and every held or booked interval near ``[start, end)``."""
         # Redis first, then Postgres: an event that lands in between carries a higher seq than
         # the snapshot, so a client applying events after `seq` never misses a change.
-        snapshot = await self.engine.snapshot(doctor_id)
-        booked = await appointments_repo.booked_between(
-            self.db, doctor_id, start - timedelta(days=1), end + timedelta(days=1)
-        )
+        # A day either side: a slot starting in the range may reach past its end, and what blocks
+        # it may have started before its start (a slot and its buffer are shorter than a day).
+        near_start, near_end = start - timedelta(days=1), end + timedelta(days=1)
+        snapshot = await self.engine.snapshot(doctor_id, near_start, near_end)
+        booked = await appointments_repo.booked_between(self.db, doctor_id, near_start, near_end)
         busy = [av.Interval(s, b) for _, s, b in booked]
         busy += [av.Interval(h.start, h.blocked_until) for h in snapshot.held]
         return snapshot.seq, busy

@@ -1,46 +1,65 @@
 -- Shared helpers, prepended to every hold script when it is loaded (holds/scripts.py).
--- Every key a script touches carries the doctor's hash tag, so the scripts run unchanged on
--- Redis Cluster. Hold hashes are found from the doctor's base key ("P:{doctor}:").
+-- Every key of one doctor carries the doctor's hash tag, and every key a script touches arrives
+-- in KEYS (the Python side builds the names), so the scripts run unchanged on Redis Cluster.
+-- The one exception is expire_due below: which holds have lapsed is known only inside the script.
+--
+-- A doctor's scripts get the doctor's keys first, in this order (HoldEngine._doctor_keys):
+--   KEYS[1] seq, KEYS[2] replay log, KEYS[3] holds (deadline index), KEYS[4] spans (interval index)
+-- "holds" scores each live hold's member by its deadline (lapses); "spans" scores the same member
+-- by its start (what /slots reads for a range). A member is "hold_id|start_ms|block_ms"; a hold is
+-- in both indexes or in neither, and every script that adds or removes it does both.
 
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+local function doctor_keys()
+  return {seq = KEYS[1], log = KEYS[2], holds = KEYS[3], spans = KEYS[4]}
+end
+
 -- Take the next sequence number, keep the event in the bounded replay log and publish it.
 -- seq is taken here, in the same script as the change it announces (design invariant 3).
-local function announce(base, channel, log_max, kind, doctor_id, start_iso, end_iso, ts)
-  local seq = redis.call('INCR', base .. 'seq')
+local function announce(d, channel, log_max, kind, doctor_id, start_iso, end_iso, ts)
+  local seq = redis.call('INCR', d.seq)
   local payload = cjson.encode({
     type = kind, doctor_id = doctor_id, start = start_iso, ['end'] = end_iso, seq = seq, ts = ts,
   })
-  redis.call('LPUSH', base .. 'log', payload)
-  redis.call('LTRIM', base .. 'log', 0, log_max - 1)
+  redis.call('LPUSH', d.log, payload)
+  redis.call('LTRIM', d.log, 0, log_max - 1)
   redis.call('PUBLISH', channel, payload)
   return seq
 end
 
+-- Take a hold out of both indexes; whether it was still in them (the deadline index decides).
+local function unindex(d, member)
+  redis.call('ZREM', d.spans, member)
+  return redis.call('ZREM', d.holds, member)
+end
+
 -- Expire one hold whose deadline has passed; the ZREM decides who announces, so a lapse is
 -- announced exactly once whoever gets there first (a new hold, the sweeper of any process).
-local function expire_hold(base, channel, log_max, doctor_id, hold_id, now)
-  local hkey = base .. 'hold:' .. hold_id
+local function expire_hold(d, hkey, channel, log_max, doctor_id, now)
   local h = redis.call('HMGET', hkey, 'status', 'member', 'deadline', 'start', 'end')
   local status, member, deadline = h[1], h[2], tonumber(h[3])
   if not status then return 'gone' end
   if status ~= 'held' and status ~= 'confirming' then return 'gone' end
   if deadline >= now then return deadline end
-  if redis.call('ZREM', base .. 'holds', member) == 0 then return 'gone' end
+  if unindex(d, member) == 0 then return 'gone' end
   redis.call('HSET', hkey, 'status', 'expired')
-  announce(base, channel, log_max, 'slot.released', doctor_id, h[4], h[5], now)
+  announce(d, channel, log_max, 'slot.released', doctor_id, h[4], h[5], now)
   return 'expired'
 end
 
-local function expire_due(base, channel, log_max, doctor_id, now)
+-- Expire (and announce) every lapsed hold of the doctor. The hold hashes are found here from the
+-- doctor's base key ("P:{doctor}:"), as nobody outside knows which holds lapsed; they carry the
+-- doctor's hash tag, so on Cluster they live in the same slot as the declared keys.
+local function expire_due(d, base, channel, log_max, doctor_id, now)
   -- strictly before now: Redis treats a key as expired once now > its PXAT
-  local due = redis.call('ZRANGEBYSCORE', base .. 'holds', '-inf', '(' .. now)
+  local due = redis.call('ZRANGEBYSCORE', d.holds, '-inf', '(' .. now)
   for _, member in ipairs(due) do
     local hold_id = string.match(member, '^([^|]+)')
-    expire_hold(base, channel, log_max, doctor_id, hold_id, now)
+    expire_hold(d, base .. 'hold:' .. hold_id, channel, log_max, doctor_id, now)
   end
 end
 

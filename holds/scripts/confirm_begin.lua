@@ -1,8 +1,9 @@
 -- Check the token and keep the hold alive while its appointment is written to Postgres.
--- KEYS[1] hold hash, KEYS[2..] cells
+-- KEYS[1..4] the doctor's keys (see _lib.lua), KEYS[5] hold hash, KEYS[6..] cells
 -- ARGV: base, channel, log_max, doctor_id, hold_id, token_hash, grace_ms
-local base, channel, log_max, doctor_id, hold_id = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local h = redis.call('HMGET', KEYS[1], 'status', 'token', 'member', 'deadline', 'appointment_id')
+local d = doctor_keys()
+local channel, log_max, doctor_id, hold_id = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local h = redis.call('HMGET', KEYS[5], 'status', 'token', 'member', 'deadline', 'appointment_id')
 if not h[1] or h[2] ~= ARGV[6] then return {'unknown'} end
 local status = h[1]
 if status == 'booked' then return {'booked', h[5]} end
@@ -10,13 +11,14 @@ if status == 'confirming' then return {'busy'} end
 if status ~= 'held' then return {'gone', status} end
 local now = now_ms()
 if tonumber(h[4]) < now then
-  expire_hold(base, channel, log_max, doctor_id, hold_id, now)
+  expire_hold(d, KEYS[5], channel, log_max, doctor_id, now)
   return {'gone', 'expired'}
 end
 local deadline = now + tonumber(ARGV[7])
-for i = 2, #KEYS do
+for i = 6, #KEYS do
   redis.call('SET', KEYS[i], hold_id, 'PXAT', deadline)
 end
-redis.call('ZADD', base .. 'holds', deadline, h[3])
-redis.call('HSET', KEYS[1], 'status', 'confirming', 'deadline', deadline)
+-- a new deadline only: the hold's place in the interval index (its start) does not change
+redis.call('ZADD', d.holds, deadline, h[3])
+redis.call('HSET', KEYS[5], 'status', 'confirming', 'deadline', deadline)
 return {'ok', deadline}

@@ -1,18 +1,19 @@
 -- The holder lets a hold go.
--- KEYS[1] hold hash, KEYS[2..] cells
+-- KEYS[1..4] the doctor's keys (see _lib.lua), KEYS[5] hold hash, KEYS[6..] cells
 -- ARGV: base, channel, log_max, doctor_id, hold_id, token_hash
-local base, channel, log_max, doctor_id, hold_id = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local h = redis.call('HMGET', KEYS[1], 'status', 'token', 'member', 'start', 'end', 'deadline')
+local d = doctor_keys()
+local channel, log_max, doctor_id, hold_id = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local h = redis.call('HMGET', KEYS[5], 'status', 'token', 'member', 'start', 'end', 'deadline')
 if not h[1] or h[2] ~= ARGV[6] then return {'unknown'} end
 local now = now_ms()
 if h[1] == 'confirming' then return {'busy'} end
 if h[1] ~= 'held' then return {'gone', h[1]} end
 if tonumber(h[6]) < now then
-  expire_hold(base, channel, log_max, doctor_id, hold_id, now)
+  expire_hold(d, KEYS[5], channel, log_max, doctor_id, now)
   return {'gone', 'expired'}
 end
-drop_cells(hold_id, 2, #KEYS)
-redis.call('ZREM', base .. 'holds', h[3])
-redis.call('HSET', KEYS[1], 'status', 'released')
-local seq = announce(base, channel, log_max, 'slot.released', doctor_id, h[4], h[5], now)
+drop_cells(hold_id, 6, #KEYS)
+unindex(d, h[3])
+redis.call('HSET', KEYS[5], 'status', 'released')
+local seq = announce(d, channel, log_max, 'slot.released', doctor_id, h[4], h[5], now)
 return {'ok', seq}
