@@ -20,5 +20,6 @@ for i = 6, #KEYS do
 end
 -- a new deadline only: the hold's place in the interval index (its start) does not change
 redis.call('ZADD', d.holds, deadline, h[3])
-redis.call('HSET', KEYS[5], 'status', 'confirming', 'deadline', deadline)
+-- held_until: the deadline the hold had, given back to it if the confirm cannot finish
+redis.call('HSET', KEYS[5], 'status', 'confirming', 'deadline', deadline, 'held_until', h[4])
 return {'ok', deadline}

@@ -1,7 +1,8 @@
 -- Finish a confirm once Postgres has answered.
 -- outcome 'booked': the appointment is committed; its cells now say so until blocked_until.
 -- outcome 'refused': Postgres refused the slot (someone has it); the hold lets go.
--- outcome 'retry': Postgres could not be reached; the holder may try again.
+-- outcome 'retry': the write failed (Postgres unreachable, or anything unexpected); the holder
+-- has the hold back, with the time it had left, and may try again.
 -- KEYS[1..4] the doctor's keys (see _lib.lua), KEYS[5] hold hash, KEYS[6..] cells
 -- ARGV: base, channel, log_max, doctor_id, hold_id, outcome, appointment_id, block_ms
 local d = doctor_keys()
@@ -22,7 +23,18 @@ if outcome == 'booked' then
 end
 if h[1] ~= 'confirming' then return {'gone', h[1] or 'unknown'} end
 if outcome == 'retry' then
-  redis.call('HSET', KEYS[5], 'status', 'held')
+  -- the holder gets the hold back with the time it had left when the confirm began (not the
+  -- confirm's grace): a failed write must not cost the patient a slot that had minutes to go
+  local held_until = tonumber(redis.call('HGET', KEYS[5], 'held_until') or '0')
+  if held_until > now then
+    for i = 6, #KEYS do
+      redis.call('SET', KEYS[i], hold_id, 'PXAT', held_until)
+    end
+    redis.call('ZADD', d.holds, held_until, h[2])
+    redis.call('HSET', KEYS[5], 'status', 'held', 'deadline', held_until)
+  else
+    redis.call('HSET', KEYS[5], 'status', 'held')
+  end
   return {'ok', 0}
 end
 drop_cells(hold_id, 6, #KEYS)

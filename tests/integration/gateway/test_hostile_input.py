@@ -166,7 +166,10 @@ async def test_a_confirm_that_fails_unexpectedly_gives_the_hold_back(
         f"{url}/confirm", json={"patient": {"name": "boom", "email": "a@example.org"}}, headers=me | token
     )
     assert failed.status_code == 500
-    assert (await client.get(url, headers=token)).json()["status"] == "held"
+    back = (await client.get(url, headers=token)).json()
+    assert back["status"] == "held"
+    # with the time it had left (the type's 15 minutes), not the confirm's 30 s of grace
+    assert back["expires_at"] == hold.json()["expires_at"]
     ok = await client.post(
         f"{url}/confirm", json={"patient": {"name": "Ann", "email": "a@example.org"}}, headers=me | token
     )
