@@ -13,7 +13,9 @@ prefix, rate limits off; removed afterwards) and measures:
   (``--crowded-holds``), most of them beyond the 31 days asked (loadtests/crowded.py);
 - ``race_1000_one_slot_s``, ``race_winners``: 1000 concurrent holds of one slot;
 - ``fanout``: hold -> event latency and server memory per idle SSE connection at 1,000 and 5,000
-  clients, then in steps of 5,000 up to the most one gateway process holds (``--max-clients``).
+  clients, then in steps of 5,000 up to the most one gateway process holds (``--max-clients``);
+- ``floor``: the same clients against tiny apps with no gateway code (``loadtests/floor.py``) at
+  ``--floor-clients``, each variant in turn: what the parts under the fan-out cost in this run.
 
 Fan-out always runs against a single-process gateway (one process, one Redis subscription); the
 hold, slots and race phases against ``--workers`` processes. Clients are raw sockets (the SSE
@@ -39,6 +41,7 @@ import httpx
 
 from loadtests.crowded import crowded_slots_phase
 from loadtests.fanout import fanout_phase, plot
+from loadtests.floor import floor_rows
 from loadtests.harness import (
     DAY0,
     BenchClinic,
@@ -55,7 +58,7 @@ from loadtests.harness import (
     stop_gateway,
 )
 
-PHASES = ("setnx", "holds", "holds64", "slots", "crowded", "race", "fanout")
+PHASES = ("setnx", "holds", "holds64", "slots", "crowded", "race", "fanout", "floor")
 """Every phase, in the order they run (``--only`` picks some)."""
 
 # --- Redis ceiling ---------------------------------------------------------------------------
@@ -259,6 +262,13 @@ def table(report: dict[str, Any]) -> str:
             f"{row['clients']:>11,.0f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} "
             f"{row['kb_per_connection']:>8.1f} {row['delivered']:>10.3f}"
         )
+    if report.get("floor"):
+        lines += ["", f"{'floor':<18} {'clients':>8} {'p50 ms':>8} {'p99 ms':>8} {'kB/conn':>8} {'delivered':>10}"]
+        for row in report["floor"]:
+            lines.append(
+                f"{row['variant']:<18} {row['clients']:>8,.0f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} "
+                f"{row['kb_per_connection']:>8.1f} {row['delivered']:>10.3f}"
+            )
     return "\n".join(lines)
 
 
@@ -325,6 +335,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         report["fanout_stopped"] = stopped
         if rows:
             plot(rows, args.plot)
+    if "floor" in phases:
+        report["floor"] = await asyncio.to_thread(
+            floor_rows, args.floor_clients, args.floor_events, args.client_processes
+        )
     report["bench_seconds"] = time.perf_counter() - began
     report["environment"] = {
         "python": platform.python_version(),
@@ -352,6 +366,8 @@ def main() -> None:
     parser.add_argument("--crowded-holds", type=int, default=2000, help="live holds on the crowded doctor")
     parser.add_argument("--max-clients", type=int, default=20_000, help="most SSE clients to try on one process")
     parser.add_argument("--events", type=int, default=20, help="holds announced per fan-out level")
+    parser.add_argument("--floor-clients", type=int, default=5000, help="SSE clients of each floor variant")
+    parser.add_argument("--floor-events", type=int, default=15, help="events fired at each floor variant")
     parser.add_argument("--client-processes", type=int, default=4, help="processes holding the SSE clients")
     parser.add_argument("--only", help=f"comma-separated phases to run alone: {','.join(PHASES)}")
     parser.add_argument("--out", default="bench-report.json")

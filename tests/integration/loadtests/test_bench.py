@@ -9,9 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gateway.settings import Settings
+from loadtests.floor import VARIANTS
 
 
+@pytest.mark.timeout(300)
 def test_a_short_bench_run_writes_the_whole_report(settings: Settings, tmp_path: Path) -> None:
     report, plot = tmp_path / "bench-report.json", tmp_path / "bench-fanout.png"
     # the bench starts its own gateways on schemas and prefixes of its own; it needs only the stores
@@ -19,9 +23,10 @@ def test_a_short_bench_run_writes_the_whole_report(settings: Settings, tmp_path:
     command = [
         sys.executable, "-m", "loadtests.bench", "--max-clients", "300", "--events", "3", "--hold-seconds", "1",
         "--slots-requests", "20", "--crowded-holds", "300", "--client-processes", "2",
+        "--floor-clients", "40", "--floor-events", "2",
         "--out", str(report), "--plot", str(plot),
     ]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, check=False)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=280, check=False)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
 
@@ -46,4 +51,7 @@ def test_a_short_bench_run_writes_the_whole_report(settings: Settings, tmp_path:
     assert row["delivered"] == 1.0
     assert {"p50_ms", "p99_ms", "kb_per_connection"} <= row.keys()
     assert plot.read_bytes().startswith(b"\x89PNG")
+    floor = {row["variant"]: row for row in got["floor"]}
+    assert set(floor) == set(VARIANTS)
+    assert all(row["clients"] == 40 and row["delivered"] == 1.0 for row in floor.values())
     assert "race_winners" in output  # the table
