@@ -276,11 +276,23 @@ class Stream:
         if self.closed is not None:
             return True
         if self._worker is None:
-            track = self.tracks.get(envelope.event.doctor_id)
-            if track is not None and track.last is not None and envelope.event.seq == track.last + 1:
-                # the common case: the next event of a caught-up client, sent right here
-                track.last, track.last_ts = envelope.event.seq, envelope.event.ts
-                self._write(self._framing.event(envelope))
+            event = envelope.event
+            track = self.tracks.get(event.doctor_id)
+            if track is not None and track.last == event.seq - 1:
+                # The common case: the next event of a caught-up client, sent right here. This is
+                # _write inlined: the loop runs once per client per event, and calls count.
+                track.last, track.last_ts = event.seq, event.ts
+                self.quiet = False
+                steps = self._send(self._framing.event(envelope)).__await__()
+                try:
+                    waiting = steps.send(None)
+                except StopIteration:
+                    return True
+                except Exception as exc:  # the server refused the message: the connection is gone
+                    logger.debug("a live send failed: %r", exc)
+                    self.close(GONE)
+                    return True
+                self._worker = asyncio.get_running_loop().create_task(self._run((steps, waiting)))
                 return True
         return self._enqueue(envelope)
 
