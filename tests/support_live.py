@@ -182,11 +182,14 @@ def slot_starts(clinic: Clinic, count: int, days_ahead: int = 2) -> list[str]:
     return starts
 
 
-async def publish_synthetic(redis: Redis, keys: Keys, doctor_id: str, count: int, pad: int = 0) -> list[int]:
+async def publish_synthetic(
+    redis: Redis, keys: Keys, doctor_id: str, count: int, pad: int = 0, *, publish: bool = True
+) -> list[int]:
     """Announce ``count`` made-up events the way the hold scripts do (seq, log, publish).
 
     For volume tests that need more events than a day has slots; returns their seqs. ``pad``
-    makes each event that many bytes bigger (fewer events then fill a socket's buffers).
+    makes each event that many bytes bigger (fewer events then fill a socket's buffers);
+    ``publish=False`` only logs them (as if every PUBLISH had been lost on the way).
     """
     last = int(await redis.incrby(keys.seq(doctor_id), count))
     seqs = list(range(last - count + 1, last + 1))
@@ -203,7 +206,8 @@ async def publish_synthetic(redis: Redis, keys: Keys, doctor_id: str, count: int
                 }
             )
             pipe.lpush(keys.log(doctor_id), payload)
-            pipe.publish(keys.channel(doctor_id), payload)
+            if publish:
+                pipe.publish(keys.channel(doctor_id), payload)
         pipe.ltrim(keys.log(doctor_id), 0, 511)
         await pipe.execute()
     return seqs

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from broadcast.hub import Hub
 from broadcast.replay import ReplayLog
-from broadcast.stream import END_GRACE_SECONDS, OVERFLOW, SHUTDOWN, STUCK
+from broadcast.stream import END_GRACE_SECONDS, OVERFLOW, SHUTDOWN, STUCK, Missed
 from holds.batch import Batcher
 from holds.keys import Keys
 from tests.support_live import WAIT, Recorder, eventually, publish_synthetic
@@ -168,9 +168,10 @@ async def _is(value: object, expected: object) -> bool:
 async def test_many_streams_catching_up_at_once_share_a_few_redis_connections(
     redis_url: str, keys: Keys, hub: Hub
 ) -> None:
-    """After the hub's subscription comes back, every stream reads the log at once: batched, those
-    reads share pipelines. (Without the batcher each takes a pooled connection of its own: here
-    redis-py's pool then refuses with "Too many connections" and those streams end.)"""
+    """When the hub's subscription comes back it tells every stream it may have missed events, and
+    every stream reads the log at once: batched, those reads share pipelines. (Without the batcher
+    each takes a pooled connection of its own: redis-py's pool then refuses with "Too many
+    connections" and those streams end.)"""
     logs = Redis.from_url(redis_url, decode_responses=True)
     try:
         replay = ReplayLog(logs, keys, Batcher(logs))
@@ -179,10 +180,10 @@ async def test_many_streams_catching_up_at_once_share_a_few_redis_connections(
         for client in clients:
             client.follow(doctor, 0)
         await eventually(lambda: _all_resolved(clients, doctor))
-        await eventually(lambda: _is(hub.listening(doctor), True))
-        ids = [c["id"] for c in await logs.client_list() if c.get("name") == hub.client_name]
-        await logs.client_kill_filter(_id=ids[0])
-        seqs = await publish_synthetic(logs, keys, doctor, 5)  # published while nobody listens
+        # events the hub never heard (their PUBLISH lost), then what the hub says on reconnecting
+        seqs = await publish_synthetic(logs, keys, doctor, 5, publish=False)
+        for client in clients:
+            assert client.stream.notify(Missed())
         for client in clients:
             assert await receive(client, 5) == seqs
         pool = logs.connection_pool
