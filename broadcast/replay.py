@@ -16,22 +16,9 @@ from redis.asyncio import Redis
 from broadcast.events import Envelope
 from holds.batch import Batcher
 from holds.keys import Keys
+from holds.scripts import package_script
 
 logger = logging.getLogger("broadcast.replay")
-
-# Kept inline rather than as a package file: it is three commands, and it belongs to the
-# broadcast package whose packaging carries no data files.
-# KEYS[1] seq, KEYS[2] log; ARGV[1] after (-1: only the current seq).
-# Returns {current, newest entry, ...} down to the entry of seq == after (when the log has it):
-# that one extra entry lets the caller check the log continues what the client saw.
-_READ = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local after = tonumber(ARGV[1])
-if after < 0 or after >= current then return {current} end
-local entries = redis.call('LRANGE', KEYS[2], 0, current - after)
-table.insert(entries, 1, current)
-return entries
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +44,7 @@ class ReplayLog:
 
     def __init__(self, redis: Redis, keys: Keys, batcher: Batcher | None = None) -> None:
         self._keys = keys
-        self._script = redis.register_script(_READ)
+        self._script = redis.register_script(package_script("broadcast", "replay_read"))
         self._batcher = batcher
 
     async def read(self, doctor_id: str, after: int | None) -> LogRead:

@@ -25,17 +25,10 @@ from gateway.auth import Principal
 from gateway.errors import RateLimited
 from gateway.ratelimit import Limiter, client_network
 from gateway.settings import Settings
+from holds.batch import Batcher
+from holds.scripts import package_script
 
 logger = logging.getLogger("gateway.abuse")
-
-# KEYS[1] the patient's live holds; ARGV: now_ms, limit, member, deadline_ms
-RESERVE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
-redis.call('PEXPIREAT', KEYS[1], redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
-return 1
-"""
 
 
 class LiveHolds:
@@ -46,14 +39,16 @@ class LiveHolds:
         prefix: the deployment's key prefix.
         limit: live holds per patient at most.
         enabled: ``GATEWAY_RATE_LIMITS``.
+        batcher: sends the reservation with the other Redis commands of the moment.
     """
 
-    def __init__(self, redis: Redis, prefix: str, limit: int, enabled: bool) -> None:
+    def __init__(self, redis: Redis, prefix: str, limit: int, enabled: bool, batcher: Batcher | None = None) -> None:
         self.redis = redis
+        self.batcher = batcher or Batcher(redis)
         self.prefix = prefix
         self.limit = limit
         self.enabled = enabled
-        self._reserve = redis.register_script(RESERVE)
+        self._reserve = redis.register_script(package_script("gateway", "live_holds_reserve"))
 
     def _key(self, organisation_id: uuid.UUID | None, patient_ref: str) -> str:
         return f"{self.prefix}:lh:{organisation_id}:{patient_ref}"
@@ -68,7 +63,10 @@ class LiveHolds:
             return None
         member = f"pending:{uuid.uuid4()}"
         key = self._key(who.organisation_id, who.patient_ref)
-        if not await self._reserve(keys=[key], args=[now_ms, self.limit, member, now_ms + ttl_ms]):
+        (taken,) = await self.batcher.execute((self._reserve, 1, key, now_ms, self.limit, member, now_ms + ttl_ms))
+        if isinstance(taken, Exception):
+            raise taken
+        if not taken:
             raise RateLimited(
                 f"You already hold {self.limit} slot(s); confirm or release one first.",
                 code="too_many_holds",

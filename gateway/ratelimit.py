@@ -12,13 +12,7 @@ from redis.asyncio import Redis
 from gateway.errors import RateLimited
 from gateway.settings import Rate
 from holds.batch import Batcher
-
-# One fixed window: the first request starts it (SET NX PX), each one counts (INCR); the answer
-# carries the count and the time the window has left.
-COUNT = """
-redis.call('SET', KEYS[1], 0, 'PX', ARGV[1], 'NX')
-return {redis.call('INCR', KEYS[1]), redis.call('PTTL', KEYS[1])}
-"""
+from holds.scripts import package_script
 
 
 def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -58,7 +52,7 @@ class Limiter:
         self.prefix = prefix
         self.enabled = enabled
         self.batcher = batcher or Batcher(redis)
-        self._script = redis.register_script(COUNT)
+        self._script = redis.register_script(package_script("gateway", "rate_count"))
 
     async def check(self, scope: str, ident: str, rate: Rate) -> None:
         """Count one request of ``ident`` against ``rate``.

@@ -103,7 +103,9 @@ class Services:
             verifier=verifier,
             auth=Authenticator(db, settings.admin_token, verifier),
             limiter=Limiter(redis, keys.prefix, settings.rate_limits, engine.batcher),
-            live_holds=LiveHolds(redis, keys.prefix, trust.live_holds_per_patient, settings.rate_limits),
+            live_holds=LiveHolds(
+                redis, keys.prefix, trust.live_holds_per_patient, settings.rate_limits, engine.batcher
+            ),
             streams=StreamQuota(settings.live.streams_per_address if settings.rate_limits else None),
             origins=OriginPolicy(db),
             appointments=AppointmentService(

@@ -15,11 +15,17 @@ NAMES = (
 
 
 def source(name: str) -> str:
-    """A script's text with the shared helpers prepended."""
+    """A hold script's text with the shared helpers prepended."""
     folder = resources.files("holds") / "scripts"
     lib = (folder / "_lib.lua").read_text(encoding="utf-8")
     body = (folder / f"{name}.lua").read_text(encoding="utf-8")
     return lib + "\n" + body
+
+
+def package_script(package: str, name: str) -> str:
+    """The text of ``<package>/scripts/<name>.lua``: every Redis script is a file of the package it
+    belongs to (``broadcast``, ``gateway``), never a string in Python (a test keeps it so)."""
+    return (resources.files(package) / "scripts" / f"{name}.lua").read_text(encoding="utf-8")
 
 
 class Scripts:
