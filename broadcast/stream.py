@@ -253,17 +253,17 @@ class Stream:
         end = self._framing.end(reason)
         if end is None:
             return
-        if worker is not None:
-            # the worker's send may still be under way: the closing message goes out after it
-            # has been cancelled, so there is never a second send at once
-            self._end_task = asyncio.get_running_loop().create_task(self._end_after(worker, end))
-            return
-        try:
-            stepped = self._step(end)
-        except Exception:
-            return
-        if stepped is not None:
-            self._end_task = asyncio.get_running_loop().create_task(self._end(*stepped))
+        stepped = None
+        if worker is None:
+            try:
+                stepped = self._step(end)
+            except Exception:  # the connection is gone: nothing to end
+                return
+            if stepped is None:
+                return
+        # else the worker's send may still be under way: the closing message goes out after it
+        # has been cancelled, so there is never a second send at once
+        self._end_task = asyncio.get_running_loop().create_task(self._end(end, worker, stepped))
 
     # --- the hub's side ------------------------------------------------------------------------
 
@@ -279,20 +279,9 @@ class Stream:
             event = envelope.event
             track = self.tracks.get(event.doctor_id)
             if track is not None and track.last == event.seq - 1:
-                # The common case: the next event of a caught-up client, sent right here. This is
-                # _write inlined: the loop runs once per client per event, and calls count.
+                # the common case: the next event of a caught-up client, sent right here
                 track.last, track.last_ts = event.seq, event.ts
-                self.quiet = False
-                steps = self._send(self._framing.event(envelope)).__await__()
-                try:
-                    waiting = steps.send(None)
-                except StopIteration:
-                    return True
-                except Exception as exc:  # the server refused the message: the connection is gone
-                    logger.debug("a live send failed: %r", exc)
-                    self.close(GONE)
-                    return True
-                self._worker = asyncio.get_running_loop().create_task(self._run((steps, waiting)))
+                self._write(self._framing.event(envelope))
                 return True
         return self._enqueue(envelope)
 
@@ -407,19 +396,19 @@ class Stream:
             if self._worker is asyncio.current_task():
                 self._worker = None
 
-    async def _end(self, steps: Generator[Any, None, None], waiting: Any) -> None:
+    async def _end(
+        self, end: Message, worker: asyncio.Task[None] | None, stepped: tuple[Generator[Any, None, None], Any] | None
+    ) -> None:
+        """Finish sending the closing message (after the cancelled worker, if any) within the grace;
+        failing that, have the route end the connection."""
         try:
             async with asyncio.timeout(END_GRACE_SECONDS):
-                await self._finish(steps, waiting)
-        except Exception:
-            if self._on_end is not None:
-                self._on_end()
-
-    async def _end_after(self, worker: asyncio.Task[None], end: Message) -> None:
-        try:
-            async with asyncio.timeout(END_GRACE_SECONDS):
-                await asyncio.wait({worker})
-                await self._send(end)
+                if stepped is not None:
+                    await self._finish(*stepped)
+                else:
+                    if worker is not None:
+                        await asyncio.wait({worker})
+                    await self._send(end)
         except Exception:
             if self._on_end is not None:
                 self._on_end()
