@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable
 
@@ -63,3 +64,31 @@ async def current_seq(services: Services, doctor_id: str) -> int:
         return (await services.replay.read(doctor_id, None)).current
     except (RedisError, OSError) as exc:
         raise ServiceUnavailable("Live events are unavailable right now; retry shortly.") from exc
+
+
+class CallEnd:
+    """Ends the ASGI call of a live stream whose closing message could not go out (a client that
+    reads nothing): the stream calls it, the call's coroutine is cancelled, and :meth:`absorb`
+    tells the route that this cancellation was ours (the server then closes the connection of a
+    response or socket left unfinished).
+
+    Made inside the route's own call: it cancels the task running it.
+    """
+
+    __slots__ = ("ended", "task")
+
+    def __init__(self) -> None:
+        self.task = asyncio.current_task()
+        self.ended = False
+
+    def __call__(self) -> None:
+        self.ended = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def absorb(self) -> bool:
+        """On ``CancelledError``: whether it came from here (then it is taken back, not raised)."""
+        if not self.ended or self.task is None:
+            return False
+        self.task.uncancel()
+        return True

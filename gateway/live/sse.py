@@ -28,7 +28,7 @@ from broadcast.stream import Framing
 from broadcast.stream import Send as RawSend
 from gateway import metrics
 from gateway.errors import ValidationFailed
-from gateway.live.common import current_seq, parse_doctor, parse_seq, require_doctors
+from gateway.live.common import CallEnd, current_seq, parse_doctor, parse_seq, require_doctors
 from gateway.ratelimit import client_network
 from gateway.services import Services
 from gateway.state import services_of
@@ -152,22 +152,13 @@ class EventStream:
 
     # One of these lives as long as its stream: slots, and no closures (each idle connection's
     # bytes count, see README "Live events").
-    __slots__ = ("_ended", "_task", "address", "framing", "positions", "services")
+    __slots__ = ("address", "framing", "positions", "services")
 
     def __init__(self, services: Services, positions: dict[str, int], framing: Framing, address: str) -> None:
         self.services = services
         self.address = address
         self.positions: dict[str, int] | None = positions
         self.framing = framing
-        self._task: asyncio.Task[Any] | None = None
-        self._ended = False
-
-    def _end(self) -> None:
-        # the closing chunk could not go out (a client that reads nothing): end the call, and
-        # uvicorn closes the connection of a response left unfinished
-        self._ended = True
-        if self._task is not None:
-            self._task.cancel()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_send: RawSend = send  # Litestar types each message; the stream's are plain dicts
@@ -183,8 +174,8 @@ class EventStream:
     async def _serve(self, scope: Scope, receive: Receive, raw_send: RawSend) -> None:
         await raw_send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         await raw_send(SSE_RETRY)
-        self._task = task = asyncio.current_task()
-        stream = self.services.hub.stream(raw_send, self.framing, self.services.replay, self._end)
+        end = CallEnd()
+        stream = self.services.hub.stream(raw_send, self.framing, self.services.replay, end)
         positions, self.positions = self.positions or {}, None
         for doctor_id, after in positions.items():
             stream.follow(doctor_id, after)
@@ -197,9 +188,8 @@ class EventStream:
             while (await receive())["type"] != "http.disconnect":
                 pass
         except asyncio.CancelledError:
-            if not self._ended or task is None:
+            if not end.absorb():
                 raise
-            task.uncancel()
         finally:
             connections.dec()
             stream.close()

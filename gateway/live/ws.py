@@ -25,7 +25,7 @@ from broadcast.framing import WebSocketFraming
 from broadcast.stream import Message, Stream
 from gateway import metrics
 from gateway.errors import RateLimited
-from gateway.live.common import missing_doctors
+from gateway.live.common import CallEnd, missing_doctors
 from gateway.ratelimit import client_network
 from gateway.services import Services
 from gateway.state import services_of
@@ -102,17 +102,10 @@ class _Session:
     def __init__(self, socket: WebSocket[Any, Any, Any], services: Services) -> None:
         self.socket = socket
         self.services = services
-        self.task = asyncio.current_task()
-        self.ended = False
-        self.stream: Stream = services.hub.stream(socket.send, _FRAMING, services.replay, self._end)
+        self.end = CallEnd()
+        self.stream: Stream = services.hub.stream(socket.send, _FRAMING, services.replay, self.end)
         per_minute = services.settings.live.subscribes_per_minute
         self.subscribes = Bucket(per_minute, per_minute / 60.0) if services.settings.rate_limits else None
-
-    def _end(self) -> None:
-        # the close frame could not go out (a client that reads nothing): end the handler
-        self.ended = True
-        if self.task is not None:
-            self.task.cancel()
 
     async def run(self) -> None:
         metrics.LIVE_CONNECTIONS.labels("ws").inc()
@@ -124,9 +117,8 @@ class _Session:
                     return
                 await self._handle(raw)
         except asyncio.CancelledError:
-            if not self.ended or self.task is None:
+            if not self.end.absorb():
                 raise
-            self.task.uncancel()
         finally:
             metrics.LIVE_CONNECTIONS.labels("ws").dec()
             self.stream.close()
