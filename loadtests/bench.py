@@ -56,6 +56,7 @@ from loadtests.harness import (
     sessions,
     start_gateway,
     stop_gateway,
+    time_slots,
 )
 
 PHASES = ("setnx", "holds", "holds64", "slots", "crowded", "race", "fanout", "floor")
@@ -186,18 +187,7 @@ async def slots_phase(gw: LocalGateway, requests: int) -> dict[str, float]:
                     headers={"X-Hold-Token": held["hold_token"]} | patient,
                 )
                 r.raise_for_status()
-    conn = RawHTTP(*address(gw.url))
-    latencies = []
-    slots = 0
-    for n in range(requests + 20):
-        began = time.perf_counter()
-        status, raw = await conn.request("GET", query)
-        if n >= 20:  # the first ones warm the caches
-            latencies.append((time.perf_counter() - began) * 1000)
-        if status != 200:
-            raise RuntimeError(f"slots answered {status}: {raw[:300]!r}")
-        slots = len(json.loads(raw)["slots"])
-    await conn.close()
+    latencies, slots = await time_slots(*address(gw.url), query, requests, "slots")
     return {
         "slots_p50_ms": statistics.median(latencies),
         "slots_p99_ms": percentile(latencies, 0.99),

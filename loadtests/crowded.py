@@ -8,14 +8,23 @@ for a quiet one: it should read the holds that overlap the range asked, not ever
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
-import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from loadtests.harness import DAY0, LocalGateway, RawHTTP, address, body, iso, make_clinic, percentile, sessions
+from loadtests.harness import (
+    DAY0,
+    LocalGateway,
+    RawHTTP,
+    address,
+    body,
+    iso,
+    make_clinic,
+    percentile,
+    sessions,
+    time_slots,
+)
 
 WEEK = [(d, 480, 720) for d in range(1, 6)] + [(d, 780, 1080) for d in range(1, 6)] + [(6, 540, 780)]
 """The working week of the slots phase: Mon-Fri 08-12 and 13-18, Sat 09-13 (UTC)."""
@@ -68,18 +77,7 @@ async def crowded_slots_phase(
         f"/v1/doctors/{doctor}/slots?appointment_type_id={clinic.type_id}"
         f"&from={iso(frm)}&to={iso(frm + timedelta(days=days))}"
     )
-    conn = RawHTTP(host, port)
-    latencies: list[float] = []
-    slots = 0
-    for n in range(requests + 20):
-        began = time.perf_counter()
-        status, raw = await conn.request("GET", query)
-        if n >= 20:  # the first ones warm the caches
-            latencies.append((time.perf_counter() - began) * 1000)
-        if status != 200:
-            raise RuntimeError(f"crowded slots answered {status}: {raw[:300]!r}")
-        slots = len(json.loads(raw)["slots"])
-    await conn.close()
+    latencies, slots = await time_slots(host, port, query, requests, "crowded slots")
     in_range = sum(frm <= s < frm + timedelta(days=days) for s in starts)
     return {
         "slots_crowded_p50_ms": statistics.median(latencies),

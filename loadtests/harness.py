@@ -231,6 +231,30 @@ class RawHTTP:
             self._protocol = None
 
 
+async def time_slots(host: str, port: int, query: str, requests: int, what: str) -> tuple[list[float], int]:
+    """Ask a ``/slots`` query ``requests`` times, one at a time on one connection, after 20 that
+    warm the caches; each answer's latency in ms, and how many slots the last one held.
+
+    Raises:
+        RuntimeError: naming ``what`` when an answer is not 200.
+    """
+    conn = RawHTTP(host, port)
+    latencies: list[float] = []
+    slots = 0
+    try:
+        for n in range(requests + 20):
+            began = time.perf_counter()
+            status, raw = await conn.request("GET", query)
+            if n >= 20:  # the first ones warm the caches
+                latencies.append((time.perf_counter() - began) * 1000)
+            if status != 200:
+                raise RuntimeError(f"{what} answered {status}: {raw[:300]!r}")
+            slots = len(json.loads(raw)["slots"])
+    finally:
+        await conn.close()
+    return latencies, slots
+
+
 class _Answers(asyncio.Protocol):
     """The protocol under :class:`RawHTTP`: one request in flight, its answer parsed in place."""
 
