@@ -344,6 +344,20 @@ class Recorder:
     def close(self, reason: str = "gone") -> None:
         self.stream.close(reason)
 
+    async def take(self, count: int) -> list[Envelope]:
+        """Exactly the next ``count`` events; fails when none comes for ``WAIT`` seconds, or more come."""
+        got: list[Envelope] = []
+        while len(got) < count:
+            more = await self.next(WAIT)
+            assert more, f"nothing more after {[e.seq for e in got]}"
+            got += more
+        assert len(got) == count, got
+        return got
+
+    async def seqs(self, count: int) -> list[int]:
+        """The ``seq`` of each of the next ``count`` events (see :meth:`take`)."""
+        return [e.seq for e in await self.take(count)]
+
     async def next(self, idle_seconds: float = WAIT) -> list[Envelope]:
         """The events that arrived since the last call; waits up to ``idle_seconds`` for some."""
         if not self._unread:

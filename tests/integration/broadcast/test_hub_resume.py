@@ -10,13 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from broadcast.events import Envelope
 from broadcast.hub import Hub
 from broadcast.replay import ReplayLog
 from holds.engine import HoldEngine
 from holds.keys import Keys
 from tests.support import no_bookings
-from tests.support_live import WAIT, Recorder, eventually
+from tests.support_live import Recorder, eventually
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -54,14 +53,6 @@ class Doctor:
         assert new is not None
 
 
-async def receive(feed: Recorder, count: int) -> list[Envelope]:
-    got: list[Envelope] = []
-    while len(got) < count:
-        got += await feed.next(WAIT)
-    assert len(got) == count, got
-    return got
-
-
 async def cut(redis: Redis, hub: Hub) -> None:
     """Kill the hub's pub/sub connection the way a Redis restart or a network blip would."""
     ids = [c["id"] for c in await redis.client_list() if c.get("name") == hub.client_name]
@@ -76,16 +67,16 @@ async def test_events_published_while_the_subscription_was_down_are_caught_up_fr
     feed = Recorder(hub, ReplayLog(redis, keys))
     feed.follow(str(doctor.id), 0)
     await doctor.hold()
-    assert [e.seq for e in await receive(feed, 1)] == [1]
+    assert [e.seq for e in await feed.take(1)] == [1]
 
     await cut(redis, hub)
     await doctor.hold()  # published to nobody: the hub is reconnecting
     await doctor.hold()
-    got = await receive(feed, 2)
+    got = await feed.take(2)
     assert [(e.event.type, e.seq) for e in got] == [("slot.held", 2), ("slot.held", 3)]
     assert hub.reconnects == 1
     await doctor.hold()
-    assert [e.seq for e in await receive(feed, 1)] == [4]  # live again, nothing repeated
+    assert [e.seq for e in await feed.take(1)] == [4]  # live again, nothing repeated
 
 
 async def test_what_the_log_no_longer_holds_after_an_outage_becomes_one_resync(
@@ -97,10 +88,10 @@ async def test_what_the_log_no_longer_holds_after_an_outage_becomes_one_resync(
     await cut(redis, hub)
     for _ in range(3):
         await doctor.hold()
-    (resync,) = await receive(feed, 1)
+    (resync,) = await feed.take(1)
     assert (resync.event.type, resync.seq, resync.doctor_id) == ("resync", 3, str(doctor.id))
     await doctor.hold()
-    assert [e.seq for e in await receive(feed, 1)] == [4]
+    assert [e.seq for e in await feed.take(1)] == [4]
 
 
 async def test_a_jump_in_the_live_sequence_is_filled_from_the_log(redis: Redis, keys: Keys, hub: Hub) -> None:
@@ -114,7 +105,7 @@ async def test_a_jump_in_the_live_sequence_is_filled_from_the_log(redis: Redis, 
         await redis.lpush(keys.log(doctor), payload)
         if publish:
             await redis.publish(keys.channel(doctor), payload)
-    assert [e.seq for e in await receive(feed, 2)] == [1, 2]
+    assert [e.seq for e in await feed.take(2)] == [1, 2]
 
 
 async def test_a_sequence_that_starts_again_means_redis_forgot_and_clients_resync(
@@ -125,15 +116,15 @@ async def test_a_sequence_that_starts_again_means_redis_forgot_and_clients_resyn
     feed.follow(str(doctor.id), 0)
     await doctor.hold()
     await doctor.hold()
-    assert [e.seq for e in await receive(feed, 2)] == [1, 2]
+    assert [e.seq for e in await feed.take(2)] == [1, 2]
     # Redis loses the doctor's keys (a flush, a failover to an empty replica)
     found = [k async for k in redis.scan_iter(match=f"{keys.base(doctor.id)}*")]
     await redis.delete(*found)
     await doctor.hold()  # seq 1 again
-    (resync,) = await receive(feed, 1)
+    (resync,) = await feed.take(1)
     assert (resync.event.type, resync.seq) == ("resync", 1)
     await doctor.hold()
-    assert [e.seq for e in await receive(feed, 1)] == [2]
+    assert [e.seq for e in await feed.take(1)] == [2]
 
 
 async def test_clients_are_routed_only_while_they_follow(redis: Redis, keys: Keys, hub: Hub) -> None:
@@ -146,7 +137,7 @@ async def test_clients_are_routed_only_while_they_follow(redis: Redis, keys: Key
     feeds[1].unfollow(str(doctor.id))
     assert hub.clients == 1
     await doctor.hold()
-    assert [e.seq for e in await receive(feeds[2], 1)] == [1]
+    assert [e.seq for e in await feeds[2].take(1)] == [1]
     assert await feeds[1].next(0.05) == []
     await hub.stop()
     await eventually(lambda: _closed(feeds[2]))

@@ -17,13 +17,12 @@ import redis as sync_redis
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from broadcast.events import Envelope
 from broadcast.hub import Hub
 from broadcast.replay import ReplayLog
 from holds.engine import HoldEngine
 from holds.keys import Keys
 from tests.support import no_bookings
-from tests.support_live import WAIT, Recorder, eventually
+from tests.support_live import Recorder, eventually
 
 START = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -56,16 +55,6 @@ async def publish(redis: Redis, keys: Keys, doctor: str, count: int) -> int:
     """Announce ``count`` events of the doctor at once; returns the doctor's last seq."""
     last = await redis.eval(BURST, 3, *burst_args(keys, doctor), doctor, count)
     return int(last)
-
-
-async def receive(feed: Recorder, count: int) -> list[Envelope]:
-    got: list[Envelope] = []
-    while len(got) < count:
-        more = await feed.next(WAIT)
-        assert more, f"nothing more after {[e.seq for e in got]}"
-        got += more
-    assert len(got) == count, got
-    return got
 
 
 async def numsub(redis: Redis, channel: str) -> int:
@@ -123,7 +112,7 @@ async def test_a_hub_hears_no_event_of_a_doctor_nobody_follows_here_but_every_re
     feed.follow(str(followed), 0)
     await eventually(lambda: _true(hub.listening(str(followed))))
     await engine.resync(followed)
-    (event,) = await receive(feed, 1)
+    (event,) = await feed.take(1)
     assert (event.event.type, event.seq) == ("resync", 1)
     assert forgotten[:2] == [str(doctor), str(followed)]
     await eventually(lambda: _true(forgotten == [str(doctor), str(followed), str(followed)]))
@@ -145,11 +134,11 @@ async def test_a_burst_right_after_attaching_reaches_the_follower_whole_once_and
     finally:
         blocking.close()
     assert hub.received == 0
-    got = await receive(feed, 30)
+    got = await feed.take(30)
     assert [e.seq for e in got] == list(range(1, 31))
     await eventually(lambda: _true(hub.listening(doctor)))
     await publish(redis, keys, doctor, 5)
-    assert [e.seq for e in await receive(feed, 5)] == list(range(31, 36))
+    assert [e.seq for e in await feed.take(5)] == list(range(31, 36))
     assert await feed.next(0.1) == []
 
 
@@ -163,7 +152,7 @@ async def test_a_follower_resolved_before_the_subscription_is_confirmed_misses_n
     resolved.follow(doctor, 0)
     live = Recorder(hub, ReplayLog(redis, keys))
     live.follow(doctor)  # live from where it stands when resolved
-    assert [e.seq for e in await receive(resolved, 2)] == [1, 2]  # resolved from the log
+    assert [e.seq for e in await resolved.take(2)] == [1, 2]  # resolved from the log
     assert await live.next(0.05) == []
     assert live.start(doctor) == 2
     # published after both resolved, before Redis confirms the SUBSCRIBE: nobody here hears it
@@ -171,12 +160,12 @@ async def test_a_follower_resolved_before_the_subscription_is_confirmed_misses_n
     assert not hub.listening(doctor)
     gate.set()
     # the confirmation brings Missed, and both catch up from the log with no further event
-    assert [e.seq for e in await receive(resolved, 20)] == list(range(3, 23))
-    assert [e.seq for e in await receive(live, 20)] == list(range(3, 23))
+    assert [e.seq for e in await resolved.take(20)] == list(range(3, 23))
+    assert [e.seq for e in await live.take(20)] == list(range(3, 23))
     assert hub.received == 0
     await publish(redis, keys, doctor, 3)
-    assert [e.seq for e in await receive(resolved, 3)] == [23, 24, 25]
-    assert [e.seq for e in await receive(live, 3)] == [23, 24, 25]
+    assert [e.seq for e in await resolved.take(3)] == [23, 24, 25]
+    assert [e.seq for e in await live.take(3)] == [23, 24, 25]
     assert await resolved.next(0.1) == []
     assert await live.next(0.01) == []
 
@@ -193,7 +182,7 @@ async def test_a_follower_not_yet_resolved_when_the_subscription_is_confirmed_mi
     await eventually(lambda: _true(hub.listening(doctor)))  # Missed is queued; the track is unresolved
     await publish(redis, keys, doctor, 10)  # live, queued behind the Missed
     await eventually(lambda: _true(hub.delivered == 10))
-    got = await receive(feed, 20)
+    got = await feed.take(20)
     assert [e.seq for e in got] == list(range(1, 21))
     assert await feed.next(0.1) == []
 
@@ -206,14 +195,14 @@ async def test_detach_then_reattach_follows_again_also_racing_the_unsubscribe(
     feed = Recorder(hub, ReplayLog(redis, keys))
     feed.follow(doctor, 0)
     last = await publish(redis, keys, doctor, 1)
-    assert [e.seq for e in await receive(feed, 1)] == [last]
+    assert [e.seq for e in await feed.take(1)] == [last]
 
     # leave for good: unsubscribed; what comes meanwhile is resumed from the log on the way back
     feed.unfollow(doctor)
     await eventually(lambda: _zero(redis, channel))
     await publish(redis, keys, doctor, 2)
     feed.follow(doctor, last)
-    assert [e.seq for e in await receive(feed, 2)] == [last + 1, last + 2]
+    assert [e.seq for e in await feed.take(2)] == [last + 1, last + 2]
     last += 2
 
     # leave and come back at every point of the UNSUBSCRIBE's way: before it is sent, after it is
@@ -224,11 +213,11 @@ async def test_detach_then_reattach_follows_again_also_racing_the_unsubscribe(
             await asyncio.sleep(0)
         feed.follow(doctor, last)
         last = await publish(redis, keys, doctor, 3)
-        assert [e.seq for e in await receive(feed, 3)] == [last - 2, last - 1, last], turns
+        assert [e.seq for e in await feed.take(3)] == [last - 2, last - 1, last], turns
     await eventually(lambda: _true(hub.listening(doctor)))
     assert await numsub(redis, channel) == 1
     last = await publish(redis, keys, doctor, 1)
-    assert [e.seq for e in await receive(feed, 1)] == [last]
+    assert [e.seq for e in await feed.take(1)] == [last]
     assert await feed.next(0.1) == []
 
 

@@ -16,7 +16,7 @@ from broadcast.replay import ReplayLog
 from broadcast.stream import END_GRACE_SECONDS, OVERFLOW, SHUTDOWN, STUCK, Missed
 from holds.batch import Batcher
 from holds.keys import Keys
-from tests.support_live import WAIT, Recorder, eventually, publish_synthetic
+from tests.support_live import Recorder, eventually, publish_synthetic
 
 QUEUE = 8
 
@@ -39,15 +39,6 @@ async def caught_up(hub: Hub, recorder: Recorder, doctor: str) -> None:
     await eventually(ready)
 
 
-async def receive(recorder: Recorder, count: int) -> list[int]:
-    got: list[int] = []
-    while len(got) < count:
-        more = await recorder.next(WAIT)
-        assert more, f"nothing more after {got}"
-        got += [e.seq for e in more]
-    return got
-
-
 async def test_a_caught_up_client_is_sent_each_event_by_the_hub_itself(redis: Redis, keys: Keys, hub: Hub) -> None:
     doctor = str(uuid.uuid4())
     replay = ReplayLog(redis, keys)
@@ -58,7 +49,7 @@ async def test_a_caught_up_client_is_sent_each_event_by_the_hub_itself(redis: Re
     tasks_before = len(asyncio.all_tasks())
     seqs = await publish_synthetic(redis, keys, doctor, 20)
     for client in clients:
-        assert await receive(client, 20) == seqs
+        assert await client.seqs(20) == seqs
         # every live event went out from the hub's own task: no per-client task was woken or made
         live = [name for name, m in zip(client.senders, client.messages, strict=True) if "envelopes" in m]
         assert live == ["broadcast-hub"] * 20
@@ -79,8 +70,8 @@ async def test_a_send_that_always_suspends_still_delivers_everything_once_in_ord
     seqs: list[int] = []
     for _ in range(5):  # bursts smaller than the queue: the worker keeps up between them
         seqs += await publish_synthetic(redis, keys, doctor, QUEUE - 2)
-    assert await receive(slow, len(seqs)) == seqs
-    assert await receive(plain, len(seqs)) == seqs
+    assert await slow.seqs(len(seqs)) == seqs
+    assert await plain.seqs(len(seqs)) == seqs
     assert slow.closed is None
     assert slow.most_in_flight == 1  # one outstanding send per client, never two
     assert "broadcast-hub" in slow.senders  # the hub started each send; the worker finished it
@@ -100,7 +91,7 @@ async def test_a_client_whose_socket_takes_nothing_is_dropped_without_delaying_t
     await caught_up(hub, reader, doctor)
     await caught_up(hub, stuck, doctor)
     seqs = await publish_synthetic(redis, keys, doctor, QUEUE * 3)
-    assert await receive(reader, len(seqs)) == seqs
+    assert await reader.seqs(len(seqs)) == seqs
     await eventually(lambda: _is(stuck.closed, OVERFLOW))
     assert hub.dropped == 1
     assert stuck.messages == []  # nothing got through its socket
@@ -109,7 +100,7 @@ async def test_a_client_whose_socket_takes_nothing_is_dropped_without_delaying_t
     await asyncio.sleep(END_GRACE_SECONDS + 0.3)
     assert stuck.ended
     more = await publish_synthetic(redis, keys, doctor, 5)
-    assert await receive(reader, 5) == more
+    assert await reader.seqs(5) == more
 
 
 async def test_a_send_that_never_finishes_closes_the_stream_after_the_send_timeout(
@@ -185,7 +176,7 @@ async def test_many_streams_catching_up_at_once_share_a_few_redis_connections(
         for client in clients:
             assert client.stream.notify(Missed())
         for client in clients:
-            assert await receive(client, 5) == seqs
+            assert await client.seqs(5) == seqs
         pool = logs.connection_pool
         opened = len(pool._available_connections) + len(pool._in_use_connections)
         assert opened <= 5, opened
