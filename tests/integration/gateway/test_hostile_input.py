@@ -23,6 +23,17 @@ from tests.support import Clinic, patient, start_server
 Client = AsyncTestClient[Litestar]
 
 
+async def held(client: Client, clinic: Clinic) -> tuple[dict[str, str], dict[str, str], str, httpx.Response]:
+    """A new patient's hold: their headers, the hold's token header, its URL and the answer."""
+    me = await patient(client, clinic)
+    hold = await client.post(
+        "/v1/holds",
+        json={"doctor_id": clinic.doctor_id, "appointment_type_id": clinic.type_30, "start": clinic.at(3, 10)},
+        headers=me,
+    )
+    return me, {"X-Hold-Token": hold.json()["hold_token"]}, f"/v1/holds/{hold.json()['hold_id']}", hold
+
+
 def problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert r.status_code == status, r.text
     body: dict[str, Any] = r.json()
@@ -45,14 +56,7 @@ async def test_nul_in_json_strings_is_refused_and_nothing_is_written(
 
 
 async def test_nul_in_a_patient_name_leaves_the_hold_held(client: Client, clinic: Clinic) -> None:
-    me = await patient(client, clinic)
-    hold = await client.post(
-        "/v1/holds",
-        json={"doctor_id": clinic.doctor_id, "appointment_type_id": clinic.type_30, "start": clinic.at(3, 10)},
-        headers=me,
-    )
-    token = {"X-Hold-Token": hold.json()["hold_token"]}
-    url = f"/v1/holds/{hold.json()['hold_id']}"
+    me, token, url, _ = await held(client, clinic)
     bad = {"patient": {"name": "A\u0000", "email": "a@example.org"}}
     problem(await client.post(f"{url}/confirm", json=bad, headers=me | token), 422, "invalid_text")
     assert (await client.get(url, headers=token)).json()["status"] == "held"
@@ -154,14 +158,7 @@ async def test_a_confirm_that_fails_unexpectedly_gives_the_hold_back(
         )
     finally:
         await conn.close()
-    me = await patient(client, clinic)
-    hold = await client.post(
-        "/v1/holds",
-        json={"doctor_id": clinic.doctor_id, "appointment_type_id": clinic.type_30, "start": clinic.at(3, 10)},
-        headers=me,
-    )
-    token = {"X-Hold-Token": hold.json()["hold_token"]}
-    url = f"/v1/holds/{hold.json()['hold_id']}"
+    me, token, url, hold = await held(client, clinic)
     failed = await client.post(
         f"{url}/confirm", json={"patient": {"name": "boom", "email": "a@example.org"}}, headers=me | token
     )
