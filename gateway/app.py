@@ -62,6 +62,8 @@ def create_app(settings: Settings | None = None, *, tune_process: bool = False) 
         services = await Services.open(settings)
         app.state.services = services
         services.sweeper.start()
+        if services.worker is not None:
+            services.worker.start()
         await services.hub.start()
         watch(services.hub)
         if tune_process:

@@ -1,4 +1,4 @@
-"""The ``gateway`` command: migrate, serve, demo."""
+"""The ``gateway`` command: migrate, serve, worker, demo."""
 
 from __future__ import annotations
 
@@ -38,8 +38,39 @@ def _demo(settings: Settings) -> int:
     return 0
 
 
+def _worker(settings: Settings) -> int:
+    """Deliver the outbox and due reminders, without serving HTTP, until SIGTERM or SIGINT."""
+    import signal
+
+    from gateway.notify import build_worker
+    from store.pool import open_pool
+
+    async def run() -> None:
+        db = await open_pool(settings.database)
+        worker = build_worker(settings, db)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        worker.start()
+        print(f"gateway worker: delivering through {', '.join(worker.channels) or 'no channel (none configured)'}")
+        try:
+            await stop.wait()
+        finally:
+            await worker.stop()
+            await db.close()
+
+    asyncio.run(run())
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
+
+    if args.no_worker:
+        os.environ["GATEWAY_NOTIFY_WORKER"] = "off"  # read by each served process's settings
 
     uvicorn.run(
         "gateway.app:create_served_app",
@@ -72,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--no-worker", action="store_true", help="do not deliver the outbox here (run `gateway worker` elsewhere)"
+    )
+    sub.add_parser("worker", help="deliver the outbox (email, SMS, webhooks) and due reminders, without HTTP")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -87,4 +122,6 @@ def main(argv: list[str] | None = None) -> int:
         # anyone who knows (or guesses) the key mints patient sessions of every organisation
         print(f"gateway: refusing to serve: {problem}", file=sys.stderr)
         return 2
+    if args.command == "worker":  # it signs manage links and opens webhook secrets with the key
+        return _worker(settings)
     return _serve(args)

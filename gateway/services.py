@@ -15,6 +15,8 @@ from gateway.appointments.service import AppointmentService
 from gateway.auth import Authenticator
 from gateway.booking.service import BookingService
 from gateway.cors import OriginPolicy
+from gateway.notify import build_worker
+from gateway.notify.worker import Worker
 from gateway.ratelimit import Limiter, StreamQuota
 from gateway.settings import Settings
 from gateway.trust.tokens import TokenVerifier
@@ -43,6 +45,7 @@ class Services:
     appointments: AppointmentService
     live_holds: LiveHolds
     streams: StreamQuota
+    worker: Worker | None
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -108,6 +111,7 @@ class Services:
             ),
             streams=StreamQuota(settings.live.streams_per_address if settings.rate_limits else None),
             origins=OriginPolicy(db),
+            worker=build_worker(settings, db) if settings.notify.worker else None,
             appointments=AppointmentService(
                 db,
                 booking,
@@ -121,6 +125,8 @@ class Services:
         )
 
     async def close(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop()
         await self.hub.stop()
         await self.sweeper.stop()
         await self.engine.batcher.drain()  # a batch on its way gets its answers before Redis closes

@@ -128,6 +128,36 @@ class TrustSettings(msgspec.Struct, frozen=True, kw_only=True):
     ``gateway_abuse_limit_total{limit="anonymous_confirms_per_organisation"}`` (an alert to set)."""
 
 
+class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Notifications: the outbox worker, email, SMS and webhooks."""
+
+    worker: Annotated[bool, Env("GATEWAY_NOTIFY_WORKER")] = True
+    """``GATEWAY_NOTIFY_WORKER``: ``off`` keeps this process from delivering the outbox (``gateway serve
+    --no-worker`` sets it; run ``gateway worker`` elsewhere then)."""
+    poll_seconds: Annotated[float, Env("GATEWAY_NOTIFY_POLL_SECONDS", gt=0)] = 5.0
+    """``GATEWAY_NOTIFY_POLL_SECONDS``: how often a worker looks for work when no notification woke it."""
+    reminder_seconds: Annotated[float, Env("GATEWAY_REMINDER_SECONDS", gt=0)] = 60.0
+    """``GATEWAY_REMINDER_SECONDS``: how often a worker claims due reminders (at most a minute late)."""
+    lease_seconds: Annotated[float, Env("GATEWAY_NOTIFY_LEASE_SECONDS", gt=0)] = 120.0
+    """``GATEWAY_NOTIFY_LEASE_SECONDS``: a claimed delivery is another worker's to retry after this long
+    (its worker died mid-send); longer than any one attempt may take."""
+    smtp_url: Annotated[str | None, Env("GATEWAY_SMTP_URL")] = None
+    """``GATEWAY_SMTP_URL``: ``smtp://[user:pass@]host:port`` (STARTTLS when offered) or ``smtps://…``.
+    Unset: no email is sent."""
+    mail_from: Annotated[str, Env("GATEWAY_MAIL_FROM")] = "Booking <no-reply@booking.invalid>"
+    """``GATEWAY_MAIL_FROM``: the sender of every email."""
+    sms_url: Annotated[str | None, Env("GATEWAY_SMS_URL")] = None
+    """``GATEWAY_SMS_URL``: an SMS provider's Twilio-compatible Messages endpoint, e.g.
+    ``https://api.twilio.com/2010-04-01/Accounts/AC…/Messages.json``. Unset: no SMS is sent."""
+    sms_token: Annotated[str | None, Env("GATEWAY_SMS_TOKEN")] = None
+    """``GATEWAY_SMS_TOKEN``: the provider's credentials, ``account_sid:auth_token`` (HTTP basic auth)."""
+    sms_from: Annotated[str | None, Env("GATEWAY_SMS_FROM")] = None
+    """``GATEWAY_SMS_FROM``: the sending number (E.164) or messaging service id."""
+    webhook_allow_private: Annotated[bool, Env("GATEWAY_WEBHOOK_ALLOW_PRIVATE")] = False
+    """``GATEWAY_WEBHOOK_ALLOW_PRIVATE``: ``on`` lets webhooks reach loopback and private addresses
+    (refused by default: a subscription must not turn the gateway into a probe of its own network)."""
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """All settings of one gateway process."""
 
@@ -136,6 +166,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     booking: BookingSettings = msgspec.field(default_factory=BookingSettings)
     live: LiveSettings = msgspec.field(default_factory=LiveSettings)
     trust: TrustSettings = msgspec.field(default_factory=TrustSettings)
+    notify: NotifySettings = msgspec.field(default_factory=NotifySettings)
     admin_token: Annotated[str | None, Env("GATEWAY_ADMIN_TOKEN")] = None
     """``GATEWAY_ADMIN_TOKEN``: the platform operator's bearer token. Unset: admin routes refuse all."""
     secret_key: Annotated[str, Env("GATEWAY_SECRET_KEY")] = INSECURE_DEV_KEY

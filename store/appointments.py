@@ -1,6 +1,7 @@
 """Appointments: the confirmed bookings. The EXCLUDE constraint is the last word on overlap.
 
-Every change writes a row to ``appointment_events`` in the same transaction as the change.
+Every change writes a row to ``appointment_events`` and its message to the outbox, in the same
+transaction as the change (design invariant 9).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from store import outbox
 from store.errors import Duplicate, Overlap
 from store.models import Appointment, from_record
 from store.types import Conn
@@ -103,6 +105,8 @@ async def insert(db: Conn, actor: Actor, **values: Any) -> Appointment:
         else None
     )
     await db.execute(INSERT_EVENT, appointment.id, actor.kind, actor.ref, None, appointment.status, None, detail)
+    event_type = "appointment.rescheduled" if appointment.previous_appointment_id else "appointment.booked"
+    await outbox.appointment_changed(db, appointment, event_type, from_status=None, actor=actor.kind)
     return appointment
 
 
@@ -125,7 +129,17 @@ async def transition(
     if row is None:
         return None
     await db.execute(INSERT_EVENT, appointment.id, actor.kind, actor.ref, appointment.status, to_status, reason, detail)
-    return from_record(Appointment, row)
+    changed = from_record(Appointment, row)
+    event_type = (
+        "appointment.approved"
+        if appointment.status == "pending_approval" and to_status == "confirmed"
+        else outbox.TRANSITION_EVENTS.get(to_status)
+    )
+    if event_type is not None:
+        await outbox.appointment_changed(
+            db, changed, event_type, from_status=appointment.status, actor=actor.kind, reason=reason
+        )
+    return changed
 
 
 async def history(db: Conn, appointment_id: uuid.UUID) -> list[Event]:

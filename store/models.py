@@ -15,6 +15,10 @@ class Organisation(msgspec.Struct, frozen=True, kw_only=True):
     slug: str
     created_at: datetime
     allowed_origins: list[str] = []
+    admin_emails: list[str] = []
+    """Where notices for the organisation's admins go (a failing webhook, a low rating)."""
+    low_rating_threshold: int = 2
+    """A review rated at or under this alerts the admins."""
 
 
 class Doctor(msgspec.Struct, frozen=True, kw_only=True):
@@ -23,6 +27,9 @@ class Doctor(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     timezone: str
     created_at: datetime
+    email: str | None = None
+    mobile_phone: str | None = None
+    """E.164, for SMS reminders."""
 
 
 class AppointmentType(msgspec.Struct, frozen=True, kw_only=True):

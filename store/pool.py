@@ -58,3 +58,9 @@ async def open_pool(settings: DatabaseSettings) -> asyncpg.Pool[Any]:
         pool = await asyncpg.create_pool(settings.url, min_size=0, **options)
     assert pool is not None
     return pool
+
+
+async def connect_one(settings: DatabaseSettings) -> asyncpg.Connection[Any]:
+    """One connection of its own, outside the pool (a ``LISTEN`` needs one that stays put)."""
+    conn: asyncpg.Connection[Any] = await _connect(settings.url, server_settings=server_settings(settings))
+    return conn
