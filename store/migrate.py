@@ -49,8 +49,10 @@ async def ensure_database(url: str) -> None:
         conn = await asyncpg.connect(admin)
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
-        except asyncpg.DuplicateDatabaseError:
-            pass  # created by another process in the meantime
+        except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+            # created by another process in the meantime: two racing CREATE DATABASE may also
+            # collide on the catalog's unique index rather than on the name check
+            pass
         finally:
             await conn.close()
         return

@@ -143,8 +143,9 @@ class Worker:
             if busy:
                 continue  # more may be waiting: no sleep between full batches
             self.wake.clear()
+            timeout = await self._idle_wait()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), await self._idle_wait())
+                await asyncio.wait_for(self.wake.wait(), timeout)
 
     async def _idle_wait(self) -> float:
         due = await outbox.next_due(self.db)
