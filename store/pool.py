@@ -63,4 +63,5 @@ async def open_pool(settings: DatabaseSettings) -> asyncpg.Pool[Any]:
 async def connect_one(settings: DatabaseSettings) -> asyncpg.Connection[Any]:
     """One connection of its own, outside the pool (a ``LISTEN`` needs one that stays put)."""
     conn: asyncpg.Connection[Any] = await _connect(settings.url, server_settings=server_settings(settings))
+    await _init_connection(conn)
     return conn

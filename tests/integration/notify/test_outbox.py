@@ -1,0 +1,319 @@
+"""Invariant 9: every appointment change writes its outbox row in the transaction of the change,
+and workers (any number, dying at any moment) deliver each message to each recipient once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import asyncpg
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from gateway.notify import build_worker
+from gateway.notify.worker import Channel, Outcome, Worker
+from gateway.settings import Settings
+from store import appointments as repo
+from store import outbox
+from store.errors import Overlap
+from store.outbox import Delivery, Message, Target
+from store.pool import connect_one, open_pool
+from tests.integration.appointments.lifecycle_support import PATIENT, book, insert_past
+from tests.support import Clinic, patient
+
+Client = AsyncTestClient[Litestar]
+
+
+class Recorder(Channel):
+    """A channel that tells a list instead of a person: one delivery per message, to "patient"."""
+
+    name: ClassVar[str] = "email"
+
+    def __init__(self, block: asyncio.Event | None = None) -> None:
+        self.sent: list[tuple[uuid.UUID, str]] = []
+        self.block = block
+
+    async def targets(self, db: Any, message: Message) -> list[Target]:
+        return [Target("email", "patient", f"{message.message_id}@example.org")]
+
+    async def send(self, delivery: Delivery) -> Outcome:
+        if self.block is not None:
+            await self.block.wait()
+        self.sent.append((delivery.message_id, delivery.event_type))
+        return Outcome(True)
+
+
+def quiet(settings: Settings) -> Settings:
+    """The app's own worker off: the test drives its workers itself."""
+    return msgspec.structs.replace(settings, notify=msgspec.structs.replace(settings.notify, worker=False))
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """This module's apps run no worker of their own: each test drives its workers itself."""
+    return quiet(settings)
+
+
+async def rows(settings: Settings, sql: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await connect_one(settings.database)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+
+
+async def test_each_change_writes_one_outbox_row_with_the_appointment_as_it_was(
+    client: Client, clinic: Clinic, settings: Settings, admin: dict[str, str]
+) -> None:
+    who = await patient(client, clinic)
+    first = await book(client, clinic, clinic.at(3, 9), who)
+    r = await client.post("/v1/holds", json={"doctor_id": clinic.doctor_id, "appointment_type_id": clinic.type_30,
+                                            "start": clinic.at(3, 11)}, headers=who)  # fmt: skip
+    held = r.json()
+    r = await client.post(
+        f"/v1/appointments/{first['id']}/reschedule",
+        json={"hold_id": held["hold_id"]},
+        headers={"X-Hold-Token": held["hold_token"], **who},
+    )
+    assert r.status_code == 201, r.text
+    moved = r.json()
+    r = await client.post(f"/v1/appointments/{moved['id']}/cancel", json={"reason": "feeling better"}, headers=who)
+    assert r.status_code == 200, r.text
+    past = await insert_past(settings, clinic, timedelta(hours=3))
+    assert (await client.post(f"/v1/appointments/{past}/no-show", json={}, headers=admin)).status_code == 200
+
+    found = await rows(settings, "SELECT event_type, appointment_id, data FROM outbox ORDER BY id")
+    assert [(r["event_type"], str(r["appointment_id"])) for r in found] == [
+        ("appointment.booked", first["id"]),
+        ("appointment.rescheduled", moved["id"]),  # the old one's move to "rescheduled" says nothing more
+        ("appointment.cancelled", moved["id"]),
+        ("appointment.no_show", past),
+    ]
+    booked, rescheduled, cancelled, _ = (r["data"] for r in found)
+    assert booked["appointment"]["status"] == "confirmed"
+    assert booked["appointment"]["patient"]["email"] == PATIENT["email"]
+    assert rescheduled["appointment"]["previous_appointment_id"] == first["id"]
+    assert cancelled["appointment"]["status"] == "cancelled"
+    change = {"from": "confirmed", "to": "cancelled", "actor": "patient", "reason": "feeling better"}
+    assert cancelled["change"] == change
+    assert all("meeting_url" not in r["data"]["appointment"] for r in found)  # invariant 10
+
+
+async def test_a_change_that_rolls_back_leaves_no_message(client: Client, clinic: Clinic, settings: Settings) -> None:
+    who = await patient(client, clinic)
+    taken = await book(client, clinic, clinic.at(3, 9), who)
+    db = await open_pool(settings.database)
+    try:
+        template = await repo.get(db, uuid.UUID(taken["id"]))
+        assert template is not None
+        async with db.acquire() as conn:
+            with pytest.raises(Overlap):
+                async with conn.transaction():
+                    await repo.insert(
+                        conn,
+                        repo.Actor("admin"),
+                        organisation_id=template.organisation_id,
+                        doctor_id=template.doctor_id,
+                        appointment_type_id=template.appointment_type_id,
+                        patient_name="Second",
+                        patient_email="second@example.org",
+                        starts_at=template.starts_at,
+                        ends_at=template.ends_at,
+                        blocked_until=template.blocked_until,
+                        status="confirmed",
+                    )
+        # a transition that lost its race (the status changed meanwhile) writes nothing either
+        stale = msgspec.structs.replace(template, status="pending_approval")
+        async with db.acquire() as conn, conn.transaction():
+            assert await repo.transition(conn, stale, "confirmed", repo.Actor("admin")) is None
+    finally:
+        await db.close()
+    found = await rows(settings, "SELECT event_type FROM outbox")
+    assert [r["event_type"] for r in found] == ["appointment.booked"]
+
+
+async def _many_messages(settings: Settings, count: int) -> None:
+    conn = await connect_one(settings.database)
+    try:
+        org = await conn.fetchval("INSERT INTO organisations (name, slug) VALUES ('O', $1) RETURNING id", "o-many")
+        async with conn.transaction():
+            for i in range(count):
+                await outbox.enqueue(conn, org, "review.created", {"n": i})
+    finally:
+        await conn.close()
+
+
+async def test_several_workers_deliver_each_message_once(settings: Settings) -> None:
+    await _many_messages(settings, 120)
+    db = await open_pool(settings.database)
+    channels = [Recorder() for _ in range(3)]
+    workers = [Worker(db, [c], batch=7) for c in channels]
+    try:
+
+        async def drain(worker: Worker) -> None:
+            while await worker.expand() or await worker.deliver():
+                pass
+
+        await asyncio.gather(*(drain(w) for w in workers))
+    finally:
+        await db.close()
+    sent = [m for c in channels for m in c.sent]
+    assert len(sent) == 120
+    assert len(set(sent)) == 120
+    assert sum(1 for c in channels if c.sent) >= 2, "the work was shared"
+    found = await rows(settings, "SELECT status, attempts FROM deliveries")
+    assert {(r["status"], r["attempts"]) for r in found} == {("delivered", 1)}
+    assert (await rows(settings, "SELECT count(*) FROM outbox WHERE expanded_at IS NULL"))[0][0] == 0
+
+
+async def test_a_worker_that_dies_mid_delivery_leaves_it_to_another(settings: Settings) -> None:
+    await _many_messages(settings, 1)
+    db = await open_pool(settings.database)
+    stuck = Recorder(block=asyncio.Event())  # its send never finishes
+    healthy = Recorder()
+    dying = Worker(db, [stuck], lease_seconds=1.0)
+    survivor = Worker(db, [healthy], lease_seconds=1.0)
+    try:
+        await dying.expand()
+        attempt = asyncio.create_task(dying.deliver())
+        for _ in range(100):
+            leased = await rows(settings, "SELECT locked_until FROM deliveries WHERE locked_until IS NOT NULL")
+            if leased:
+                break
+            await asyncio.sleep(0.02)
+        assert leased, "the dying worker claimed the delivery"
+        assert await survivor.deliver() == 0, "a leased delivery is nobody else's"
+        attempt.cancel()  # the process is gone: nothing it had in hand is recorded
+        with pytest.raises(asyncio.CancelledError):
+            await attempt
+        await asyncio.sleep(1.1)  # the lease lapses
+        assert await survivor.deliver() == 1
+    finally:
+        await db.close()
+    assert len(healthy.sent) == 1 and stuck.sent == []
+    found = await rows(settings, "SELECT status, attempts FROM deliveries")
+    assert [(r["status"], r["attempts"]) for r in found] == [("delivered", 2)]
+
+
+async def test_a_late_outcome_from_a_lapsed_lease_changes_nothing(settings: Settings) -> None:
+    await _many_messages(settings, 1)
+    db = await open_pool(settings.database)
+    try:
+        await Worker(db, [Recorder()]).expand()
+        (first,) = await outbox.claim_due(db, 10, 0.1)
+        await asyncio.sleep(0.2)
+        (second,) = await outbox.claim_due(db, 10, 60)
+        assert not await outbox.finish(db, first, "failed", error="late")
+        assert await outbox.finish(db, second, "delivered")
+    finally:
+        await db.close()
+    found = await rows(settings, "SELECT status, last_error FROM deliveries")
+    assert [(r["status"], r["last_error"]) for r in found] == [("delivered", None)]
+
+
+class Flaky(Recorder):
+    schedule: ClassVar[tuple[float, ...]] = (0.01, 0.01)
+
+    async def send(self, delivery: Delivery) -> Outcome:
+        self.sent.append((delivery.message_id, delivery.event_type))
+        return Outcome(False, status_code=451, error="try later")
+
+
+async def test_failures_are_retried_on_the_schedule_then_given_up(settings: Settings) -> None:
+    await _many_messages(settings, 1)
+    db = await open_pool(settings.database)
+    flaky = Flaky()
+    worker = Worker(db, [flaky])
+    try:
+        await worker.expand()
+        for _ in range(50):
+            await worker.deliver()
+            if len(flaky.sent) == 3:
+                break
+            await asyncio.sleep(0.02)
+        assert await worker.deliver() == 0
+    finally:
+        await db.close()
+    assert len(flaky.sent) == 3  # the first attempt and two retries
+    found = await rows(settings, "SELECT status, attempts, last_status_code, last_error FROM deliveries")
+    assert [tuple(r) for r in found] == [("failed", 3, 451, "try later")]
+
+
+async def test_listen_wakes_the_worker_at_once(settings: Settings, client: Client, clinic: Clinic) -> None:
+    db = await open_pool(settings.database)
+    recorder = Recorder()
+    # polling alone would take 60 s: only the notification of the committed change can be this quick
+    worker = Worker(db, [recorder], listen=lambda: connect_one(settings.database), poll_seconds=60)
+    worker.start()
+    try:
+        for _ in range(100):
+            if worker.listener is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert worker.listener is not None
+        await asyncio.sleep(0.2)  # its first pass found nothing and waits
+        who = await patient(client, clinic)
+        booked = await book(client, clinic, clinic.at(3, 9), who)
+        for _ in range(250):
+            if recorder.sent:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await worker.stop()
+        await db.close()
+    assert [event for _, event in recorder.sent] == ["appointment.booked"]
+    found = await rows(settings, "SELECT appointment_id FROM outbox")
+    assert [str(r[0]) for r in found] == [booked["id"]]
+
+
+async def test_the_apps_worker_follows_the_setting(settings: Settings) -> None:
+    from gateway.app import create_app
+
+    for enabled in (True, False):
+        app = create_app(
+            msgspec.structs.replace(settings, notify=msgspec.structs.replace(settings.notify, worker=enabled))
+        )
+        async with AsyncTestClient(app=app):
+            worker = app.state.services.worker
+            assert (worker is not None and worker.task is not None) is enabled
+    assert build_worker(settings, None).channels == {}  # nothing configured: no channel delivers
+
+
+async def test_gateway_worker_delivers_until_sigterm(settings: Settings, tmp_path: Any) -> None:
+    """``gateway worker`` alone expands the outbox (no HTTP), and stops cleanly on SIGTERM."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support import settings_env
+
+    await _many_messages(settings, 3)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gateway",
+            "worker",
+            env=settings_env(settings) | {"GATEWAY_NOTIFY_POLL_SECONDS": "0.2"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            for _ in range(300):
+                left = await rows(settings, "SELECT count(*) FROM outbox WHERE expanded_at IS NULL")
+                if left[0][0] == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert left[0][0] == 0, log.read_text()
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 10) == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert "gateway worker: delivering through" in log.read_text()
