@@ -44,7 +44,7 @@ async def seed(settings: Settings) -> Demo:
     try:
         async with pool.acquire() as conn, conn.transaction():
             # Serialise concurrent seeders (two `make run` at once) on one advisory lock.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('gateway-demo-seed'))")
+            await repo.lock_seeding(conn)
             return await _seed(conn)
     finally:
         await pool.close()

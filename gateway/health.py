@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Request, Response, get
 
 from gateway.state import services_of
+from store.pool import ping
 
 logger = logging.getLogger("gateway.health")
 
@@ -30,7 +31,7 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     services = services_of(request)
     results = dict(
         await asyncio.gather(
-            _check("postgres", services.db.fetchval("SELECT 1")),
+            _check("postgres", ping(services.db)),
             _check("redis", services.redis.ping()),
         )
     )

@@ -49,6 +49,8 @@ HISTORY = (
     "SELECT at, actor, actor_ref, from_status, to_status, reason, detail FROM appointment_events"
     " WHERE appointment_id = $1 ORDER BY id"
 )
+# Two confirms of one patient (or of one email address in one organisation) wait for each other.
+LOCK_PATIENT = "SELECT pg_advisory_xact_lock(hashtext($1))"
 # One patient is one reference or one email address: a fresh anonymous session per booking does
 # not make a new patient. Every type of the organisation counts.
 COUNT_ACTIVE_FOR_PATIENT = (
@@ -70,6 +72,27 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     detail: dict[str, Any] | None
 
 
+class NewAppointment(msgspec.Struct, frozen=True, kw_only=True):
+    """What a new appointment is made of (``insert``)."""
+
+    organisation_id: uuid.UUID
+    doctor_id: uuid.UUID
+    appointment_type_id: uuid.UUID
+    patient_name: str
+    patient_email: str
+    starts_at: datetime
+    ends_at: datetime
+    blocked_until: datetime
+    status: str
+    hold_id: uuid.UUID | None = None
+    patient_phone: str | None = None
+    patient_timezone: str | None = None
+    patient_ref: str | None = None
+    previous_appointment_id: uuid.UUID | None = None
+    reschedule_count: int = 0
+    payment: dict[str, Any] | None = None
+
+
 class Actor(msgspec.Struct, frozen=True):
     """Who made a change: ``patient``, ``partner``, ``doctor``, ``admin``, ``platform`` or ``system``."""
 
@@ -77,7 +100,7 @@ class Actor(msgspec.Struct, frozen=True):
     ref: str | None = None
 
 
-async def insert(db: Conn, actor: Actor, **values: Any) -> Appointment:
+async def insert(db: Conn, actor: Actor, new: NewAppointment) -> Appointment:
     """Insert an appointment and its first history row (call inside a transaction).
 
     Raises:
@@ -87,12 +110,10 @@ async def insert(db: Conn, actor: Actor, **values: Any) -> Appointment:
     try:
         row = await db.fetchrow(
             INSERT_APPOINTMENT,
-            values["organisation_id"], values["doctor_id"], values["appointment_type_id"],
-            values.get("hold_id"), values["patient_name"], values["patient_email"],
-            values.get("patient_phone"), values.get("patient_timezone"), values.get("patient_ref"),
-            values["starts_at"], values["ends_at"], values["blocked_until"], values["status"],
-            values.get("meeting_url"), values.get("previous_appointment_id"), values.get("reschedule_count", 0),
-            values.get("payment"), actor.kind,
+            new.organisation_id, new.doctor_id, new.appointment_type_id, new.hold_id, new.patient_name,
+            new.patient_email, new.patient_phone, new.patient_timezone, new.patient_ref, new.starts_at,
+            new.ends_at, new.blocked_until, new.status, None, new.previous_appointment_id,
+            new.reschedule_count, new.payment, actor.kind,
         )  # fmt: skip
     except asyncpg.ExclusionViolationError as exc:
         raise Overlap(str(exc)) from exc
@@ -154,6 +175,13 @@ async def get(db: Conn, appointment_id: uuid.UUID) -> Appointment | None:
 async def get_by_hold(db: Conn, hold_id: uuid.UUID) -> Appointment | None:
     row = await db.fetchrow(GET_BY_HOLD, hold_id)
     return from_record(Appointment, row) if row else None
+
+
+async def lock_patient(db: Conn, patient_ref: str, organisation_id: uuid.UUID, email: str) -> None:
+    """Serialise the rest of this transaction with every other one booking for this patient: by
+    reference, and by email address within the organisation (inside a transaction)."""
+    await db.execute(LOCK_PATIENT, patient_ref)
+    await db.execute(LOCK_PATIENT, f"{organisation_id}:{email.lower()}")
 
 
 async def count_active_for_patient(

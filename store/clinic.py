@@ -19,6 +19,7 @@ from store.models import (
 )
 from store.types import Conn
 
+LOCK_SEEDING = "SELECT pg_advisory_xact_lock(hashtext('gateway-demo-seed'))"
 INSERT_ORGANISATION = "INSERT INTO organisations (name, slug) VALUES ($1, $2) RETURNING *"
 GET_ORGANISATION = "SELECT * FROM organisations WHERE id = $1"
 GET_ORGANISATION_BY_SLUG = "SELECT * FROM organisations WHERE slug = $1"
@@ -201,3 +202,8 @@ async def list_overrides(db: Conn, doctor_id: uuid.UUID, first: date, last: date
 
 async def delete_override(db: Conn, doctor_id: uuid.UUID, override_id: uuid.UUID) -> bool:
     return await db.fetchrow(DELETE_OVERRIDE, doctor_id, override_id) is not None
+
+
+async def lock_seeding(db: Conn) -> None:
+    """Serialise demo seeders (two ``make run`` at once) for the rest of the transaction."""
+    await db.execute(LOCK_SEEDING)

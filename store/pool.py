@@ -65,3 +65,8 @@ async def connect_one(settings: DatabaseSettings) -> asyncpg.Connection[Any]:
     conn: asyncpg.Connection[Any] = await _connect(settings.url, server_settings=server_settings(settings))
     await _init_connection(conn)
     return conn
+
+
+async def ping(db: asyncpg.Pool[Any]) -> None:
+    """A round trip to Postgres (health checks)."""
+    await db.fetchval("SELECT 1")

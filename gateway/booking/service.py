@@ -37,7 +37,7 @@ from gateway.trust.tokens import public_ref
 from holds.engine import BookedInterval, HoldEngine, HoldState, iso
 from holds.keys import token_doctor, token_hash
 from store import appointments as appointments_repo
-from store.appointments import Actor
+from store.appointments import Actor, NewAppointment
 from store.errors import Duplicate, Overlap
 from store.models import Appointment, AppointmentType, Doctor
 from store.types import Conn, Pool
@@ -403,32 +403,31 @@ class BookingService:
                     if retired is None:
                         raise Conflict("The appointment changed while it was being moved.", code="invalid_transition")
                 if state.patient_ref and appointment_type.max_active_per_patient is not None:
-                    # Two confirms of one patient must not both slip under the limit.
-                    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", state.patient_ref)
-                    # ... nor two sessions giving one email address
-                    email_key = f"{doctor.organisation_id}:{patient.email.lower()}"
-                    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", email_key)
+                    # Two confirms of one patient (or two sessions giving one email address) must
+                    # not both slip under the limit.
+                    await appointments_repo.lock_patient(conn, state.patient_ref, doctor.organisation_id, patient.email)
                     await self.check_active_limit(state.patient_ref, appointment_type, conn, patient.email)
                 appointment = await appointments_repo.insert(
                     conn,
                     actor,
-                    organisation_id=doctor.organisation_id,
-                    doctor_id=doctor.id,
-                    appointment_type_id=appointment_type.id,
-                    hold_id=state.hold_id,
-                    patient_name=patient.name or (who.patient.name if who.patient else None),
-                    patient_email=patient.email,
-                    patient_phone=patient.phone,
-                    patient_timezone=patient.timezone,
-                    patient_ref=state.patient_ref or (replaces.patient_ref if replaces else None),
-                    starts_at=state.start,
-                    ends_at=state.end,
-                    blocked_until=state.blocked_until,
-                    status="pending_approval" if appointment_type.requires_approval else "confirmed",
-                    meeting_url=None,  # the room is handed out by /join only (gateway/appointments/rooms.py)
-                    previous_appointment_id=replaces.id if replaces else None,
-                    reschedule_count=replaces.reschedule_count + 1 if replaces else 0,
-                    payment=payment,
+                    NewAppointment(
+                        organisation_id=doctor.organisation_id,
+                        doctor_id=doctor.id,
+                        appointment_type_id=appointment_type.id,
+                        hold_id=state.hold_id,
+                        patient_name=patient.name,
+                        patient_email=patient.email,
+                        patient_phone=patient.phone,
+                        patient_timezone=patient.timezone,
+                        patient_ref=state.patient_ref or (replaces.patient_ref if replaces else None),
+                        starts_at=state.start,
+                        ends_at=state.end,
+                        blocked_until=state.blocked_until,
+                        status="pending_approval" if appointment_type.requires_approval else "confirmed",
+                        previous_appointment_id=replaces.id if replaces else None,
+                        reschedule_count=replaces.reschedule_count + 1 if replaces else 0,
+                        payment=payment,
+                    ),
                 )
         except Overlap:
             await self.engine.end_confirm(state, "refused")

@@ -136,6 +136,28 @@ def test_web_common_is_built_on_nothing_but_itself() -> None:
     assert not found, "web/common/ imports a face's module:\n" + "\n".join(found)
 
 
+SQL = re.compile(r"^\s*(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|WITH\s+\w+\s+AS|LISTEN|NOTIFY)\s")
+"""A string that is a statement for Postgres (written in capitals, as every query here is)."""
+
+
+def sql_outside_store(root: Path) -> list[str]:
+    """String constants in ``gateway/`` that are SQL statements, as ``file:line: start``: queries
+    belong to ``store/``, named and typed, where the schema they depend on is."""
+    found = []
+    for path in sorted((root / "gateway").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.match(node.value):
+                where = path.relative_to(root).as_posix()
+                found.append(f"{where}:{node.lineno}: {node.value[:40]!r}")
+    return found
+
+
+def test_sql_lives_in_store_only() -> None:
+    found = sql_outside_store(ROOT)
+    assert not found, "SQL outside store/ (move it into a store repository):\n" + "\n".join(found)
+
+
 # --- the checks themselves, on a made-up tree ---------------------------------------------------
 
 
@@ -191,3 +213,17 @@ def test_a_circle_is_named_with_the_imports_that_close_it(tmp_path: Path) -> Non
     assert import_cycles(root) == [
         "broadcast (broadcast/hub.py:1) -> holds (holds/engine.py:4) -> store (store/pool.py:1) -> broadcast"
     ]
+
+
+def test_sql_in_the_app_is_named_with_its_file_and_line(tmp_path: Path) -> None:
+    root = write(
+        tmp_path,
+        {
+            "gateway/service.py": (
+                '"""Service."""\n\nasync def f(db):\n    """Select the doctor."""\n'
+                '    await db.execute("SELECT pg_advisory_xact_lock($1)", 1)\n'
+            ),
+            "gateway/other.py": 'TEXT = "Selected times are shown in your zone."\n',
+        },
+    )
+    assert sql_outside_store(root) == ["gateway/service.py:5: 'SELECT pg_advisory_xact_lock($1)'"]

@@ -115,15 +115,17 @@ async def test_a_change_that_rolls_back_leaves_no_message(client: Client, clinic
                     await repo.insert(
                         conn,
                         repo.Actor("admin"),
-                        organisation_id=template.organisation_id,
-                        doctor_id=template.doctor_id,
-                        appointment_type_id=template.appointment_type_id,
-                        patient_name="Second",
-                        patient_email="second@example.org",
-                        starts_at=template.starts_at,
-                        ends_at=template.ends_at,
-                        blocked_until=template.blocked_until,
-                        status="confirmed",
+                        repo.NewAppointment(
+                            organisation_id=template.organisation_id,
+                            doctor_id=template.doctor_id,
+                            appointment_type_id=template.appointment_type_id,
+                            patient_name="Second",
+                            patient_email="second@example.org",
+                            starts_at=template.starts_at,
+                            ends_at=template.ends_at,
+                            blocked_until=template.blocked_until,
+                            status="confirmed",
+                        ),
                     )
         # a transition that lost its race (the status changed meanwhile) writes nothing either
         stale = msgspec.structs.replace(template, status="pending_approval")
