@@ -5,6 +5,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # pytest workers; the machines here have 2 cores
@@ -28,7 +29,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the gateway with its dev tools
 
-browser: ## Install Debian's Chromium for the browser tests (when missing; needs root)
+$(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: the browser tests need it for axe-core (apt-get install -y npm)" >&2; exit 1; }
+	npm ci --prefix tests/browser/axe --no-audit --no-fund --silent
+	@touch $(AXE)
+
+browser: $(AXE) ## Install Debian's Chromium (when missing; needs root) and axe-core (npm) for the browser tests
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "installing chromium (apt-get)"; \

@@ -20,6 +20,7 @@ from playwright.async_api import Locator, Page, expect
 
 from gateway.settings import Settings
 from tests import support
+from tests.browser.accessibility import look
 from tests.support import Clinic, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -86,6 +87,7 @@ async def test_page_lists_the_free_slots_in_the_patients_zone(
     await expect(slot(page, nine)).to_have_text(local_time(nine, "America/New_York"))
     await expect(slot(page, nine)).to_have_attribute("aria-label", re.compile(r"\d\d:\d\d to \d\d:\d\d$"))
     await page.screenshot(path=artifacts / "booking-page.png")
+    await look(page, "booking-page")
 
     phone = await loaded(await open_page(book_path(live_clinic), viewport=PHONE))
     width = await phone.evaluate("document.documentElement.scrollWidth")
