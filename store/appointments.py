@@ -29,6 +29,13 @@ INSERT_APPOINTMENT = (
 )
 GET_APPOINTMENT = "SELECT * FROM appointments WHERE id = $1"
 GET_BY_HOLD = "SELECT * FROM appointments WHERE hold_id = $1"
+# Where a moved appointment went: follow previous_appointment_id forward to the newest move.
+LATEST_SUCCESSOR = (
+    "WITH RECURSIVE moves AS ("
+    " SELECT * FROM appointments WHERE previous_appointment_id = $1"
+    " UNION ALL SELECT a.* FROM appointments a JOIN moves m ON a.previous_appointment_id = m.id)"
+    " SELECT * FROM moves ORDER BY reschedule_count DESC LIMIT 1"
+)
 # Booked intervals that still matter: those not yet over (for re-warming Redis) or in a range.
 BOOKED_BETWEEN = (
     "SELECT id, starts_at, blocked_until FROM appointments"
@@ -153,6 +160,12 @@ async def get(db: Conn, appointment_id: uuid.UUID) -> Appointment | None:
 
 async def get_by_hold(db: Conn, hold_id: uuid.UUID) -> Appointment | None:
     row = await db.fetchrow(GET_BY_HOLD, hold_id)
+    return from_record(Appointment, row) if row else None
+
+
+async def latest_successor(db: Conn, appointment_id: uuid.UUID) -> Appointment | None:
+    """The appointment that replaced this one, after every later move; ``None`` when it never moved."""
+    row = await db.fetchrow(LATEST_SUCCESSOR, appointment_id)
     return from_record(Appointment, row) if row else None
 
 
