@@ -30,10 +30,13 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def link_for(settings: Settings, appointment_id: str, ends_at: datetime) -> dict[str, str]:
+    """The headers of an appointment's manage link, as its emails carry it."""
+    return bearer(links(settings).token(uuid.UUID(appointment_id), ends_at))
+
+
 def link_of(settings: Settings, appointment: dict[str, Any]) -> dict[str, str]:
-    """The headers of the appointment's manage link, as its emails carry it."""
-    ends_at = datetime.fromisoformat(appointment["end"])
-    return bearer(links(settings).token(uuid.UUID(appointment["id"]), ends_at))
+    return link_for(settings, appointment["id"], datetime.fromisoformat(appointment["end"]))
 
 
 async def second_doctor(client: Client, admin: dict[str, str], clinic: Clinic) -> str:
@@ -87,9 +90,7 @@ async def test_a_link_opens_its_appointment_and_no_other(client: Client, clinic:
     assert r.status_code == 200 and r.json()["role"] == "patient"
 
 
-async def test_forged_mangled_and_expired_links_are_refused(
-    client: Client, clinic: Clinic, settings: Settings
-) -> None:
+async def test_forged_mangled_and_expired_links_are_refused(client: Client, clinic: Clinic, settings: Settings) -> None:
     me = await patient(client, clinic)
     a = await book(client, clinic, clinic.at(3, 10), me)
     good = links(settings).token(uuid.UUID(a["id"]), datetime.fromisoformat(a["end"]))
@@ -115,11 +116,11 @@ async def test_forged_mangled_and_expired_links_are_refused(
     # over: the link lapses when the join window closes, 60 minutes after the end
     ended = await insert_past(settings, clinic, timedelta(minutes=61))
     ends_at = datetime.now().astimezone() - timedelta(minutes=61)
-    r = await client.get(f"/v1/appointments/{ended}", headers=bearer(links(settings).token(uuid.UUID(ended), ends_at)))
+    r = await client.get(f"/v1/appointments/{ended}", headers=link_for(settings, ended, ends_at))
     assert r.status_code == 401 and r.json()["code"] == "manage_link_expired"
     recent = await insert_past(settings, clinic, timedelta(minutes=20))
     ends_at = datetime.now().astimezone() - timedelta(minutes=20)
-    r = await client.get(f"/v1/appointments/{recent}", headers=bearer(links(settings).token(uuid.UUID(recent), ends_at)))
+    r = await client.get(f"/v1/appointments/{recent}", headers=link_for(settings, recent, ends_at))
     assert r.status_code == 200
 
 
@@ -144,7 +145,7 @@ async def test_cancel_through_the_link_needs_a_reason_and_keeps_the_notice(
 
     soon = await insert_past(settings, clinic, timedelta(minutes=-120))  # starts in 90 minutes
     ends_at = datetime.now().astimezone() + timedelta(minutes=120)
-    soon_link = bearer(links(settings).token(uuid.UUID(soon), ends_at))
+    soon_link = link_for(settings, soon, ends_at)
     r = await client.post(f"/v1/appointments/{soon}/cancel", json={"reason": "busy"}, headers=soon_link)
     assert r.status_code == 409 and r.json()["code"] == "too_late_to_cancel"
 
@@ -249,6 +250,6 @@ async def test_a_link_joins_inside_the_window_only(client: Client, clinic: Clini
 
     now = await insert_past(settings, clinic, timedelta(minutes=-20))  # began 10 minutes ago
     ends_at = datetime.now().astimezone() + timedelta(minutes=20)
-    r = await client.get(f"/v1/appointments/{now}/join", headers=bearer(links(settings).token(uuid.UUID(now), ends_at)))
+    r = await client.get(f"/v1/appointments/{now}/join", headers=link_for(settings, now, ends_at))
     assert r.status_code == 200, r.text
     assert r.json()["meeting_url"].startswith("https://") and r.headers["cache-control"] == "no-store"
