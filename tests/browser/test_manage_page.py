@@ -70,6 +70,10 @@ def fetch(server: LiveServer, appointment_id: str) -> dict[str, Any]:
     return found
 
 
+def text_of(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
 def wall(start: str, zone: str = PATIENT_ZONE) -> datetime:
     return datetime.fromisoformat(start).astimezone(ZoneInfo(zone))
 
@@ -106,7 +110,7 @@ async def test_the_patient_sees_the_appointment_and_cancels_it_with_a_reason(
         await page.get_by_role("button", name="Download calendar file (.ics)").click()
     download = await download_info.value
     assert download.suggested_filename.endswith(".ics")
-    assert "BEGIN:VCALENDAR" in Path(await download.path()).read_text(encoding="utf-8")
+    assert "BEGIN:VCALENDAR" in text_of(await download.path())
 
     await page.get_by_role("button", name="Cancel appointment").click()
     reason = page.get_by_label("Why are you cancelling?")
@@ -168,8 +172,8 @@ async def test_the_patient_moves_the_appointment_and_keeps_managing_it(
 
     old = fetch(live_server, a["id"])
     assert old["status"] == "rescheduled"
-    with httpx.Client(base_url=live_server.url, timeout=10) as http:
-        r = http.get(f"/v1/appointments/{a['id']}", headers={"Authorization": f"Bearer {path.rsplit('/', 1)[1]}"})
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as http:
+        r = await http.get(f"/v1/appointments/{a['id']}", headers={"Authorization": f"Bearer {path.rsplit('/', 1)[1]}"})
     assert r.status_code == 401 and r.json()["moved_to"]["start"] == target
 
     # the new link works from a fresh browser; the old one says where the appointment went
