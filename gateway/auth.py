@@ -6,7 +6,9 @@ Bearer tokens, told apart by their shape:
 * ``gk_…``: an organisation admin's API key;
 * ``gd_…``: a doctor's credential;
 * a JWT: a patient, through a gateway session (``kid`` = ``gateway-session``) or a partner's
-  booking token (``kid`` = one of the organisation's booking secrets).
+  booking token (``kid`` = one of the organisation's booking secrets);
+* ``mng_…``: a "manage my booking" link (``gateway/notify/links.py``): the patient of one
+  appointment, and of nothing else (see :meth:`Authenticator.manage`).
 """
 
 from __future__ import annotations
@@ -20,11 +22,20 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from gateway.errors import Forbidden, Unauthorized
+from gateway.notify.links import PREFIX as MANAGE_PREFIX
+from gateway.notify.links import LinkRejected, ManageLinks
 from gateway.state import services_of
+from gateway.timeutil import show
 from gateway.trust.crypto import fingerprint
 from gateway.trust.tokens import PatientClaims, TokenVerifier
+from store import appointments as appointments_repo
+from store import clinic as clinic_repo
 from store import trust as repo
 from store.types import Conn
+
+MANAGE_REF_PREFIX = "manage:"
+"""The patient reference of a manage link (``manage:<appointment id>``): its holds are its own, and
+no stored appointment carries it (a reschedule keeps the appointment's own reference)."""
 
 Role = Literal["platform", "admin", "doctor", "patient"]
 
@@ -37,6 +48,8 @@ class Principal:
     organisation_id: uuid.UUID | None = None  # None only for the platform operator
     doctor_id: uuid.UUID | None = None
     patient: PatientClaims | None = None
+    appointment_id: uuid.UUID | None = None
+    """Set for a manage link: the one appointment it may see and change; it lists and books nothing."""
 
     @property
     def actor(self) -> str:
@@ -73,10 +86,11 @@ def bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 class Authenticator:
     """Turns a bearer token into a :class:`Principal`."""
 
-    def __init__(self, db: Conn, admin_token: str | None, verifier: TokenVerifier) -> None:
+    def __init__(self, db: Conn, admin_token: str | None, verifier: TokenVerifier, links: ManageLinks) -> None:
         self.db = db
         self.admin_token = admin_token
         self.verifier = verifier
+        self.links = links
 
     async def resolve(self, token: str) -> Principal:
         """Authenticate ``token``.
@@ -96,8 +110,68 @@ class Authenticator:
             if credential is None:
                 raise Unauthorized("Unknown or revoked doctor credential.", code="unknown_key")
             return Principal("doctor", organisation_id=credential.organisation_id, doctor_id=credential.doctor_id)
+        if token.startswith(MANAGE_PREFIX):
+            return await self.manage(token)
         claims = await self.verifier.verify(self.db, token)
         return Principal("patient", organisation_id=claims.organisation_id, patient=claims)
+
+    async def manage(self, token: str) -> Principal:
+        """The patient of the one appointment a manage link opens.
+
+        The principal is a patient (every patient rule applies: the cancellation notice, the
+        reschedule limit) whose reference is the link's own, so it matches no stored appointment
+        and no hold but its own; ``appointment_id`` confines it to that appointment. It may hold
+        only the appointment's type, and only its doctor when the type is rebooked with the same
+        doctor: holds it takes serve to move the appointment.
+
+        Raises:
+            Unauthorized: ``manage_link_invalid`` (forged, mangled, or its appointment is gone),
+                ``manage_link_expired`` (the appointment is over), ``manage_link_moved`` (the
+                appointment was moved: ``moved_to`` says when the newest appointment is; its own
+                link is in the email about the move, and in the answer of the move).
+        """
+        invalid = Unauthorized("This link is not a valid link to manage a booking.", code="manage_link_invalid")
+        try:
+            grant = self.links.verify(token)
+        except LinkRejected as exc:
+            if exc.reason == "expired":
+                raise Unauthorized(
+                    "This link has expired: the appointment is over.", code="manage_link_expired"
+                ) from None
+            raise invalid from None
+        a = await appointments_repo.get(self.db, grant.appointment_id)
+        if a is None:
+            raise invalid
+        if a.status == "rescheduled":
+            newest = await appointments_repo.latest_successor(self.db, a.id)
+            moved_to = (
+                {
+                    "start": show(newest.starts_at, None),
+                    "end": show(newest.ends_at, None),
+                    "status": newest.status,
+                    "timezone": newest.patient_timezone,
+                }
+                if newest is not None
+                else None
+            )
+            raise Unauthorized(
+                "This appointment was moved; use the link sent for the new time.",
+                code="manage_link_moved",
+                moved_to=moved_to,
+            )
+        appointment_type = await clinic_repo.get_type(self.db, a.appointment_type_id)
+        any_doctor = appointment_type is not None and appointment_type.rebooking_mode == "any_doctor"
+        claims = PatientClaims(
+            organisation_id=a.organisation_id,
+            patient_ref=f"{MANAGE_REF_PREFIX}{a.id}",
+            via="manage",
+            name=a.patient_name,
+            email=a.patient_email,
+            doctor_ids=None if any_doctor else frozenset({a.doctor_id}),
+            appointment_type_ids=frozenset({a.appointment_type_id}),
+            expires_at=grant.expires_at,
+        )
+        return Principal("patient", organisation_id=a.organisation_id, patient=claims, appointment_id=a.id)
 
 
 async def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:

@@ -1,9 +1,12 @@
-"""The faces: the public booking page, the doctor's live schedule, the admin overview, the widget.
+"""The faces: the public booking page, the doctor's live schedule, the admin overview, the widget,
+and a patient's "manage my booking" page.
 
 The pages are plain HTML, CSS and JS with no build step (``web/``). The server fills in only
 what the booking page's first paint needs (names, ids); everything else, and everything live,
 comes from the JSON API in the browser. The staff pages (``/doctor``, ``/admin``) are static:
-the signed-in token lives in the tab's ``sessionStorage``, never in a URL.
+the signed-in token lives in the tab's ``sessionStorage``, never in a URL. The manage page
+(``/manage/{token}``) is the exception: its token is the link a patient was emailed, so the page
+sends no referrer, may not be framed and is never cached.
 
 The embeddable widget is loaded by partner sites from another origin: ``/widget.js`` is a
 classic script (so it can find its own ``src``) that imports the widget's ES modules from
@@ -19,6 +22,7 @@ import functools
 import html
 import importlib.resources
 import uuid
+from datetime import datetime
 from pathlib import Path
 from string import Template
 from typing import Annotated, Any, cast
@@ -31,9 +35,10 @@ from litestar.params import FromPath, QueryParameter
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.deps import Db
-from gateway.errors import NotFound
+from gateway.deps import Db, Svc
+from gateway.errors import NotFound, Unauthorized
 from gateway.state import services_of
+from gateway.timeutil import zone
 from store import clinic as repo
 from store.models import AppointmentType, Doctor
 from store.types import Conn
@@ -50,7 +55,7 @@ _PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
 }
-# Staff pages handle bearer tokens: no framing (clickjacking), no referrer at all.
+# Staff pages and the manage page handle bearer tokens: no framing (clickjacking), no referrer at all.
 _STAFF_HEADERS = _PAGE_HEADERS | {
     "Content-Security-Policy": f"{_CSP}; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
@@ -158,6 +163,50 @@ async def admin_page() -> Response[str]:
     return _staff_page("admin")
 
 
+def _when(moved_to: dict[str, Any]) -> str:
+    """ "Tuesday 8 December 2026, 15:00 (Europe/Berlin)": a moved appointment's new start, in the patient's zone."""
+    tz = zone(moved_to.get("timezone") or "UTC")
+    start = datetime.fromisoformat(str(moved_to["start"])).astimezone(tz)
+    return f"{start:%A} {start.day} {start:%B %Y, %H:%M} ({tz.key})"
+
+
+def _manage_refused(exc: Unauthorized) -> Response[str]:
+    """What a link that opens nothing shows: expired, moved (and when to), or not a link at all."""
+    status, title, message = 404, "We could not open this link", "This link is not a valid link to manage a booking."
+    if exc.code == "manage_link_expired":
+        status, title = 410, "This link has expired"
+        message = "Links to manage a booking stop working when the appointment is over."
+    elif exc.code == "manage_link_moved":
+        status, title, message = 410, "This appointment was moved", "This appointment was moved to another time."
+        moved_to = exc.extra.get("moved_to")
+        if isinstance(moved_to, dict):
+            message = f"This appointment was moved to {_when(moved_to)}."
+            if moved_to.get("status") == "cancelled":
+                message += " That appointment was later cancelled."
+    values = {"title": title, "message": message, "code": exc.code}
+    body = Template(_read("manage", "refused.html")).substitute({k: html.escape(v) for k, v in values.items()})
+    return Response(body, status_code=status, media_type=MediaType.HTML, headers=_STAFF_HEADERS)
+
+
+@get("/manage/{token:str}", include_in_schema=False)
+async def manage_page(svc: Svc, token: FromPath[str]) -> Response[str]:
+    """A patient's page for one appointment, opened by the signed link every email carries.
+
+    The page shows the appointment and lets the patient cancel, move, add it to a calendar and
+    join it; it calls the API with the link's token. A link that opens nothing gets a page that
+    says why (404 not a link, 410 expired or moved).
+    """
+    try:
+        who = await svc.auth.manage(token)
+    except Unauthorized as exc:
+        return _manage_refused(exc)
+    assert who.appointment_id is not None and who.organisation_id is not None
+    organisation = await repo.get_organisation(svc.db, who.organisation_id)
+    values = {"appointment_id": str(who.appointment_id), "organisation_name": organisation.name if organisation else ""}
+    body = Template(_read("manage", "index.html")).substitute({k: html.escape(v) for k, v in values.items()})
+    return Response(body, media_type=MediaType.HTML, headers=_STAFF_HEADERS)
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
@@ -222,6 +271,7 @@ router = Router(
         booking_page,
         doctor_page,
         admin_page,
+        manage_page,
         widget_script,
         # The widget imports these from partner sites (module scripts are fetched with CORS).
         _static("book", shared=True),
@@ -229,5 +279,6 @@ router = Router(
         _static("widget", shared=True),
         _static("doctor"),
         _static("admin"),
+        _static("manage"),
     ],
 )

@@ -16,6 +16,7 @@ from gateway.auth import Authenticator
 from gateway.booking.service import BookingService
 from gateway.cors import OriginPolicy
 from gateway.notify import build_worker
+from gateway.notify.links import ManageLinks
 from gateway.notify.worker import Worker
 from gateway.ratelimit import Limiter, StreamQuota
 from gateway.settings import Settings
@@ -46,6 +47,8 @@ class Services:
     live_holds: LiveHolds
     streams: StreamQuota
     worker: Worker | None
+    links: ManageLinks
+    """Mints and checks "manage my booking" links (``mng_…`` bearer tokens)."""
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -93,6 +96,7 @@ class Services:
             max_lifetime=trust.partner_token_max_lifetime_seconds,
             leeway=trust.token_leeway_seconds,
         )
+        links = ManageLinks(settings.secret_key, settings.public_url)
         return cls(
             settings=settings,
             db=db,
@@ -104,7 +108,7 @@ class Services:
             hub=hub,
             replay=ReplayLog(redis, keys, engine.batcher),
             verifier=verifier,
-            auth=Authenticator(db, settings.admin_token, verifier),
+            auth=Authenticator(db, settings.admin_token, verifier, links),
             limiter=Limiter(redis, keys.prefix, settings.rate_limits, engine.batcher),
             live_holds=LiveHolds(
                 redis, keys.prefix, trust.live_holds_per_patient, settings.rate_limits, engine.batcher
@@ -112,6 +116,7 @@ class Services:
             streams=StreamQuota(settings.live.streams_per_address if settings.rate_limits else None),
             origins=OriginPolicy(db),
             worker=build_worker(settings, db) if settings.notify.worker else None,
+            links=links,
             appointments=AppointmentService(
                 db,
                 booking,

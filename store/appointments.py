@@ -29,6 +29,13 @@ INSERT_APPOINTMENT = (
 )
 GET_APPOINTMENT = "SELECT * FROM appointments WHERE id = $1"
 GET_BY_HOLD = "SELECT * FROM appointments WHERE hold_id = $1"
+# Where a moved appointment went: follow previous_appointment_id forward to the newest move.
+LATEST_SUCCESSOR = (
+    "WITH RECURSIVE moves AS ("
+    " SELECT * FROM appointments WHERE previous_appointment_id = $1"
+    " UNION ALL SELECT a.* FROM appointments a JOIN moves m ON a.previous_appointment_id = m.id)"
+    " SELECT * FROM moves ORDER BY reschedule_count DESC LIMIT 1"
+)
 # Booked intervals that still matter: those not yet over (for re-warming Redis) or in a range.
 BOOKED_BETWEEN = (
     "SELECT id, starts_at, blocked_until FROM appointments"
@@ -182,6 +189,12 @@ async def lock_patient(db: Conn, patient_ref: str, organisation_id: uuid.UUID, e
     reference, and by email address within the organisation (inside a transaction)."""
     await db.execute(LOCK_PATIENT, patient_ref)
     await db.execute(LOCK_PATIENT, f"{organisation_id}:{email.lower()}")
+
+
+async def latest_successor(db: Conn, appointment_id: uuid.UUID) -> Appointment | None:
+    """The appointment that replaced this one, after every later move; ``None`` when it never moved."""
+    row = await db.fetchrow(LATEST_SUCCESSOR, appointment_id)
+    return from_record(Appointment, row) if row else None
 
 
 async def count_active_for_patient(

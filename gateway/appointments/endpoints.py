@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import msgspec
 from litestar import Response, Router, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
@@ -12,7 +13,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from gateway.appointments import calendar, schemas
 from gateway.booking.schemas import AppointmentOut
 from gateway.booking.service import appointment_out
-from gateway.deps import Appointments, Caller
+from gateway.deps import Appointments, Caller, Svc
 from gateway.errors import NotFound
 from gateway.timeutil import instant, zone
 from store import clinic as clinic_repo
@@ -86,16 +87,27 @@ async def cancel(
     return appointment_out(await appointments.cancel(caller, appointment_id, data.reason))
 
 
-@post("/v1/appointments/{appointment_id:uuid}/reschedule", tags=["appointments"])
+@post(
+    "/v1/appointments/{appointment_id:uuid}/reschedule",
+    tags=["appointments"],
+    cache_control=CacheControlHeader(no_store=True),  # manage_url is a bearer credential
+)
 async def reschedule(
     caller: Caller,
     appointments: Appointments,
     appointment_id: Id,
     data: JSONBody[schemas.RescheduleIn],
+    svc: Svc,
     hold_token: Annotated[str | None, HeaderParameter(name="X-Hold-Token")] = None,
-) -> AppointmentOut:
-    """Move to a newly held slot; the old appointment becomes ``rescheduled``, the new one links to it."""
-    return appointment_out(await appointments.reschedule(caller, appointment_id, data.hold_id, hold_token, data.reason))
+) -> schemas.MovedOut:
+    """Move to a newly held slot; the old appointment becomes ``rescheduled``, the new one links to it.
+
+    A patient caller also gets ``manage_url``, the new appointment's manage page: a manage link
+    (``mng_…``) of the old appointment stops working once it has moved.
+    """
+    moved = await appointments.reschedule(caller, appointment_id, data.hold_id, hold_token, data.reason)
+    manage_url = svc.links.url(moved.id, moved.ends_at) if caller.patient is not None else None
+    return schemas.MovedOut(**msgspec.structs.asdict(appointment_out(moved)), manage_url=manage_url)
 
 
 @get(

@@ -21,6 +21,14 @@ class RescheduleIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: Annotated[str, Meta(max_length=1000)] | None = None
 
 
+class MovedOut(AppointmentOut, frozen=True, kw_only=True):
+    """The new appointment of a reschedule."""
+
+    manage_url: str | None = None
+    """For patient callers: the new appointment's "manage my booking" page (the old one's link
+    stops working once it has moved); ``None`` for staff."""
+
+
 class AppointmentPage(msgspec.Struct, frozen=True, kw_only=True):
     items: list[AppointmentOut]
     next_cursor: str | None

@@ -35,7 +35,10 @@ def actor_of(who: Principal) -> Actor:
 
 
 def visible(who: Principal, a: Appointment) -> bool:
-    """Platform and the organisation's admins see all of it; a doctor their own; a patient theirs."""
+    """Platform and the organisation's admins see all of it; a doctor their own; a patient theirs;
+    a manage link its one appointment."""
+    if who.appointment_id is not None:
+        return a.id == who.appointment_id
     if who.administers(a.organisation_id):
         return True
     if who.role == "doctor":
@@ -87,7 +90,16 @@ class AppointmentService:
         cursor: str | None,
         limit: int,
     ) -> tuple[list[Appointment], str | None]:
-        """A page of appointments the caller may see; default: upcoming active ones."""
+        """A page of appointments the caller may see; default: upcoming active ones.
+
+        Raises:
+            Forbidden: ``manage_link_scope`` for a manage link, which opens one appointment only.
+        """
+        if who.appointment_id is not None:
+            raise Forbidden(
+                f"A manage link opens one appointment: GET /v1/appointments/{who.appointment_id}.",
+                code="manage_link_scope",
+            )
         unknown = sorted(set(statuses) - set(STATUSES))
         if unknown:
             raise ValidationFailed(f"status: unknown {', '.join(unknown)}; one of {', '.join(STATUSES)}")

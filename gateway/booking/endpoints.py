@@ -23,7 +23,7 @@ from gateway.timeutil import instant, utcnow, zone
 
 DEFAULT_DAYS = 14
 NO_STORE = CacheControlHeader(no_store=True)
-"""Answers carrying a hold token: no cache may keep a copy."""
+"""Answers carrying a hold token or a manage link: no cache may keep a copy."""
 HoldToken = Annotated[str | None, HeaderParameter(name="X-Hold-Token")]
 
 
@@ -114,7 +114,7 @@ async def meet_now(
     return await booking.meet_now(doctor_id, data.appointment_type_id, caller)
 
 
-@post("/v1/holds/{hold_id:uuid}/confirm", tags=["booking"], security=[{"bearer": []}])
+@post("/v1/holds/{hold_id:uuid}/confirm", tags=["booking"], security=[{"bearer": []}], cache_control=NO_STORE)
 async def confirm_hold(
     request: Request[Any, Any, Any],
     hold_id: FromPath[uuid.UUID],
@@ -124,6 +124,7 @@ async def confirm_hold(
     """Confirm a hold: the appointment is written to Postgres, the slot becomes booked.
 
     Needs the hold's token (``X-Hold-Token``) and the same patient (or the organisation's staff).
+    A patient caller also gets ``manage_url``: the appointment's "manage my booking" page.
     """
     svc = services_of(request)  # no dependencies: see create_hold
     caller = await require_principal(request)
@@ -132,7 +133,8 @@ async def confirm_hold(
     appointment = await svc.booking.confirm(hold_id, hold_token, data, caller, origin_check(svc, request))
     if appointment.patient_ref:  # booked: no longer a live hold of its patient
         await svc.live_holds.forget(appointment.organisation_id, appointment.patient_ref, hold_id)
-    return schemas.ConfirmOut(appointment_out(appointment))
+    manage_url = svc.links.url(appointment.id, appointment.ends_at) if caller.patient is not None else None
+    return schemas.ConfirmOut(appointment_out(appointment), manage_url)
 
 
 router = Router(path="/", route_handlers=[list_slots, create_hold, release_hold, get_hold, meet_now, confirm_hold])

@@ -100,3 +100,6 @@ class AppointmentOut(msgspec.Struct, frozen=True, kw_only=True):
 
 class ConfirmOut(msgspec.Struct, frozen=True):
     appointment: AppointmentOut
+    manage_url: str | None = None
+    """For patient callers: the appointment's "manage my booking" page (see the message of every
+    email); ``None`` for staff."""

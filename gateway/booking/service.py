@@ -349,7 +349,13 @@ class BookingService:
             HoldExpired: the hold lapsed.
             SlotTaken: Postgres refuses the interval (Redis had lost a booking).
             HoldBusy: another confirm of this hold is running.
+            Forbidden: the caller may not finish this hold, or is a manage link (``manage_link_scope``).
         """
+        if who.appointment_id is not None:
+            raise Forbidden(
+                "A manage link moves its own appointment (POST /v1/appointments/{id}/reschedule); it books no new one.",
+                code="manage_link_scope",
+            )
         state, token = await self.hold_state(hold_id, token)
         doctor = await self.cache.doctor(state.doctor_id)
         appointment_type = await self.cache.appointment_type(state.appointment_type_id)
@@ -419,7 +425,8 @@ class BookingService:
                         patient_email=patient.email,
                         patient_phone=patient.phone,
                         patient_timezone=patient.timezone,
-                        patient_ref=state.patient_ref or (replaces.patient_ref if replaces else None),
+                        # a moved appointment stays its patient's, whoever held the new slot (staff, a manage link)
+                        patient_ref=replaces.patient_ref if replaces else state.patient_ref or None,
                         starts_at=state.start,
                         ends_at=state.end,
                         blocked_until=state.blocked_until,

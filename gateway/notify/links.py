@@ -15,7 +15,9 @@ import hmac
 import struct
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from gateway.trust.crypto import derive
 
@@ -30,6 +32,23 @@ def _b64(raw: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a valid token opens: one appointment, until ``expires_at`` (epoch seconds)."""
+
+    appointment_id: uuid.UUID
+    expires_at: int
+
+
+class LinkRejected(ValueError):
+    """A token that opens nothing, and why: ``invalid`` (forged, mangled, not a manage token) or
+    ``expired`` (genuine, but its appointment is over)."""
+
+    def __init__(self, reason: Literal["invalid", "expired"]) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class ManageLinks:
@@ -51,19 +70,32 @@ class ManageLinks:
 
     def check(self, token: str, now: float | None = None) -> uuid.UUID | None:
         """The appointment a token opens, or ``None`` (forged, mangled or expired)."""
-        if not token.startswith(PREFIX) or len(token) > 200:
+        try:
+            return self.verify(token, now).appointment_id
+        except LinkRejected:
             return None
+
+    def verify(self, token: str, now: float | None = None) -> Grant:
+        """What a token opens.
+
+        Raises:
+            LinkRejected: ``invalid`` for a forged, mangled or foreign token; ``expired`` for a genuine
+                one whose appointment is over (only the holder of a once-valid link learns this).
+        """
+        if not token.startswith(PREFIX) or len(token) > 200:
+            raise LinkRejected("invalid")
         body_text, _, mac_text = token[len(PREFIX) :].partition(".")
         try:
             body, mac = _unb64(body_text), _unb64(mac_text)
         except (binascii.Error, ValueError):
-            return None
-        if len(body) != 24:
-            return None
+            raise LinkRejected("invalid") from None
+        if len(body) != 24 or _b64(body) != body_text or _b64(mac) != mac_text:
+            # canonical text only: the decoder skips stray characters, and one link has one spelling
+            raise LinkRejected("invalid")
         expected = hmac.new(self._key, body, hashlib.sha256).digest()[:20]
         if not hmac.compare_digest(mac, expected):
-            return None
+            raise LinkRejected("invalid")
         (expires,) = struct.unpack(">Q", body[16:])
         if (time.time() if now is None else now) >= expires:
-            return None
-        return uuid.UUID(bytes=body[:16])
+            raise LinkRejected("expired")
+        return Grant(uuid.UUID(bytes=body[:16]), expires)

@@ -1,0 +1,309 @@
+// The "manage my booking" page: one appointment, opened by the signed link the patient was emailed.
+// The link's token (the last part of the address) is the bearer token of every call, and opens this
+// appointment only. The page shows the appointment in the patient's zone and lets them join it
+// (inside the join window), add it to a calendar, move it to another free time or cancel it; the
+// gateway decides every rule (notice, limits, window) and the page only follows its answers.
+
+import { STATUS_LABELS, joinWindow } from "../common/appointments.js";
+import { el } from "../common/dom.js";
+import { Gateway, explain } from "../common/http.js";
+import { Notice } from "../common/notice.js";
+import { Clock, browserZone } from "../common/time.js";
+import { downloadIcs, eventTitle, googleUrl, outlookUrl } from "./calendar.js";
+import { Rescheduler } from "./reschedule.js";
+
+const $ = (id) => document.getElementById(id);
+const ACTIVE = ["confirmed", "pending_approval"];
+const REFRESH_MS = 30_000; // the join button opens and closes with the clock
+
+const MESSAGES = {
+  slot_taken: "Someone else just took that time. Please pick another one.",
+  not_bookable: "That time can no longer be booked. Please pick another one.",
+  outside_join_window: "The consultation can be joined from 10 minutes before the start until an hour after the end.",
+  invalid_transition: "This appointment changed meanwhile. The page now shows it as it is.",
+  network: "We could not reach the clinic. Please check your connection and try again.",
+};
+
+const root = $("manage");
+const page = {
+  token: decodeURIComponent(location.pathname.split("/").pop()),
+  id: root.dataset.appointmentId,
+  appointment: null,
+  doctor: null,
+  type: null,
+  clock: new Clock(browserZone()),
+};
+const api = new Gateway({ token: () => page.token });
+const notice = new Notice();
+
+const rescheduler = new Rescheduler({
+  api,
+  say: (text) => notice.say(text),
+  alert: (error) => failed(error),
+  onMoved: (appointment) => moved(appointment),
+  onClose: () => {
+    $("reschedule-button").setAttribute("aria-expanded", "false");
+    $("reschedule-button").focus();
+  },
+});
+
+// --- loading and showing ----------------------------------------------------------------------
+
+async function load() {
+  const a = await api.get(`/v1/appointments/${encodeURIComponent(page.id)}`);
+  // Public profile routes: a doctor or type deleted since leaves its line plain, not the page broken.
+  const [doctor, type] = await Promise.all([
+    api.get(`/v1/doctors/${encodeURIComponent(a.doctor_id)}`, undefined, { auth: false }).catch(() => null),
+    api.get(`/v1/appointment-types/${encodeURIComponent(a.appointment_type_id)}`, undefined, { auth: false })
+      .catch(() => null),
+  ]);
+  Object.assign(page, { appointment: a, doctor, type });
+  page.clock = new Clock(a.patient.timezone || browserZone());
+  render();
+}
+
+function render(now = Date.now()) {
+  const { appointment: a, doctor, type, clock } = page;
+  if (!a) return;
+  const active = ACTIVE.includes(a.status);
+  const ended = now > Date.parse(a.end);
+  const title = eventTitle(type?.name, doctor?.name);
+
+  document.title = `${title}: ${clock.span(a.start, a.end)}`;
+  $("fact-type").textContent = type ? `${type.name} · ${type.duration_minutes} minutes · video call` : "Video consultation";
+  $("fact-doctor").textContent = doctor?.name || "Your doctor";
+  $("fact-when").textContent = clock.span(a.start, a.end);
+  $("fact-zone").textContent = clock.zoneLabel(Date.parse(a.start));
+  $("fact-status").replaceChildren(
+    el("span", { className: `badge badge-${a.status}`, textContent: STATUS_LABELS[a.status] || a.status }),
+  );
+  $("fact-reference").textContent = a.id.slice(0, 8).toUpperCase();
+  showStateNote(a, ended);
+  $("appointment").setAttribute("aria-busy", "false");
+
+  $("actions").hidden = !active;
+  if (!active) return;
+  showJoin(a, now);
+  $("calendar-group").hidden = ended;
+  $("google-link").href = googleUrl(title, a);
+  $("outlook-link").href = outlookUrl(title, a);
+  showChange(a, type, now);
+}
+
+function showStateNote(a, ended) {
+  const note = $("state-note");
+  const cancellation = a.cancellation || {};
+  const text = {
+    cancelled: `This appointment is cancelled${cancellation.reason ? ` (reason: ${cancellation.reason})` : ""}.`,
+    completed: "This appointment has taken place.",
+    no_show: "This appointment is over.",
+    rescheduled: "This appointment was moved to another time.",
+    pending_approval: "The clinic still has to approve this appointment.",
+  }[a.status] || (ended ? "This appointment has ended." : "");
+  note.textContent = text;
+  note.dataset.tone = ["cancelled", "no_show", "rescheduled"].includes(a.status) ? "bad" : "";
+  note.hidden = !text;
+}
+
+function showJoin(a, now) {
+  const { opens, closes } = joinWindow(a);
+  const button = $("join-button");
+  const hint = $("join-hint");
+  $("join-group").hidden = a.status !== "confirmed" || now > closes;
+  button.disabled = !(opens <= now && now <= closes);
+  if (now < opens) hint.textContent = `You can join from ${page.clock.dayLabel(opens)}, ${page.clock.time(opens)} (10 minutes before the start).`;
+  else hint.textContent = `The consultation room is open until ${page.clock.time(closes)}.`;
+}
+
+function showChange(a, type, now) {
+  const deadline = Date.parse(a.start) - (type?.cancellation_notice_minutes || 0) * 60_000;
+  const limit = type?.max_reschedules;
+  const canChange = now < deadline;
+  const canMove = canChange && (limit === null || limit === undefined || a.reschedule_count < limit);
+  $("change-group").hidden = now > Date.parse(a.start);
+  $("cancel-button").disabled = !canChange;
+  $("reschedule-button").disabled = !canMove;
+  const until = `${page.clock.dayLabel(deadline)}, ${page.clock.time(deadline)}`;
+  let hint = canChange
+    ? `You can move or cancel online until ${until}.`
+    : "It is too late to move or cancel online. Please contact the clinic.";
+  if (canChange && !canMove) hint += " This appointment cannot be moved again online.";
+  $("change-hint").textContent = hint;
+}
+
+// --- when the link no longer opens the appointment ------------------------------------------------
+
+const REFUSED = {
+  manage_link_expired: ["This link has expired", "Links to manage a booking stop working when the appointment is over."],
+  manage_link_invalid: ["We could not open this link", "This link is not a valid link to manage a booking."],
+  manage_link_moved: ["This appointment was moved", "This appointment was moved to another time."],
+};
+
+/** Show why the link opens nothing (expired, moved, not a link); true when that was the error. */
+function refused(error) {
+  const words = REFUSED[error.code];
+  if (!words) return false;
+  let [heading, text] = words;
+  const to = error.body?.moved_to;
+  if (error.code === "manage_link_moved" && to) {
+    const clock = new Clock(to.timezone || page.clock.zone);
+    text = `This appointment was moved to ${clock.span(to.start, to.end)} (${clock.zone}).`;
+    if (to.status === "cancelled") text += " That appointment was later cancelled.";
+  }
+  rescheduler.close({ quiet: true });
+  for (const id of ["appointment", "actions", "cancel"]) $(id).hidden = true;
+  $("gone-heading").textContent = heading;
+  $("gone-text").textContent = text;
+  $("gone").hidden = false;
+  notice.say("");
+  $("gone-heading").focus();
+  return true;
+}
+
+function failed(error) {
+  if (refused(error)) return;
+  notice.alert(explain(error, MESSAGES));
+  if (error.code === "invalid_transition") load().catch((again) => refused(again) || undefined);
+}
+
+// --- join ---------------------------------------------------------------------------------------
+
+async function join() {
+  // Open the window while the click still counts as the patient's own: a window opened after an
+  // await is a popup the browser blocks. It gets the room's address once the gateway gives it.
+  const room = window.open("", "_blank");
+  notice.clear();
+  notice.say("Opening the consultation room…");
+  try {
+    const { meeting_url: url } = await api.get(`/v1/appointments/${encodeURIComponent(page.id)}/join`);
+    if (!/^https?:\/\//i.test(url)) throw new Error("The clinic gave no usable room address.");
+    if (room) {
+      room.opener = null;
+      room.location.href = url;
+      notice.say("The consultation room opened in a new window.");
+    } else {
+      location.assign(url); // popups blocked: this tab goes to the room
+    }
+  } catch (error) {
+    room?.close();
+    notice.say("");
+    failed(error);
+  }
+}
+
+// --- add to calendar ------------------------------------------------------------------------------
+
+async function calendarFile() {
+  notice.clear();
+  try {
+    await downloadIcs(page.id, page.token, `appointment-${page.appointment.id.slice(0, 8)}.ics`);
+    notice.say("The calendar file is downloading.");
+  } catch (error) {
+    failed(error);
+  }
+}
+
+// --- cancel ---------------------------------------------------------------------------------------
+
+function openCancel() {
+  rescheduler.close({ quiet: true });
+  $("reschedule-button").setAttribute("aria-expanded", "false");
+  notice.clear();
+  $("cancel").hidden = false;
+  $("cancel-button").setAttribute("aria-expanded", "true");
+  $("cancel-reason").focus();
+}
+
+function closeCancel({ focus = true } = {}) {
+  $("cancel").hidden = true;
+  $("cancel-button").setAttribute("aria-expanded", "false");
+  reasonError("");
+  if (focus) $("cancel-button").focus();
+}
+
+function reasonError(text) {
+  const field = $("cancel-reason");
+  $("cancel-reason-error").textContent = text;
+  $("cancel-reason-error").hidden = !text;
+  if (text) field.setAttribute("aria-invalid", "true");
+  else field.removeAttribute("aria-invalid");
+}
+
+async function cancel(event) {
+  event.preventDefault();
+  const reason = $("cancel-reason").value.trim();
+  if (!reason) {
+    reasonError("Please tell the clinic why you are cancelling.");
+    $("cancel-reason").focus();
+    return;
+  }
+  reasonError("");
+  $("cancel-confirm").disabled = true;
+  notice.clear();
+  notice.say("Cancelling your appointment…");
+  try {
+    page.appointment = await api.post(`/v1/appointments/${encodeURIComponent(page.id)}/cancel`, { reason });
+    closeCancel({ focus: false });
+    render();
+    notice.say("Your appointment is cancelled. The time is free for someone else now.");
+    $("title").focus();
+  } catch (error) {
+    notice.say("");
+    failed(error);
+  } finally {
+    $("cancel-confirm").disabled = false;
+  }
+}
+
+// --- reschedule -----------------------------------------------------------------------------------
+
+function openReschedule() {
+  closeCancel({ focus: false });
+  notice.clear();
+  $("reschedule-button").setAttribute("aria-expanded", "true");
+  rescheduler.open(page.appointment, page.clock, page.doctor?.name);
+}
+
+/** The appointment moved: this page now manages the new one, under the new one's own link. */
+function moved(appointment) {
+  page.appointment = appointment;
+  page.id = appointment.id;
+  $("reschedule-button").setAttribute("aria-expanded", "false");
+  const link = $("new-link");
+  if (appointment.manage_url) {
+    // only the path: the page stays on the origin it was opened from
+    const path = new URL(appointment.manage_url, location.href).pathname;
+    page.token = decodeURIComponent(path.split("/").pop());
+    root.dataset.appointmentId = appointment.id;
+    history.replaceState(null, "", path);
+    link.replaceChildren(
+      "This page has a new address for the new time; the link in your earlier email no longer works. ",
+      el("a", { href: path, textContent: "Bookmark this link to manage your appointment" }),
+      ".",
+    );
+    link.hidden = false;
+  }
+  render();
+  notice.say(`Your appointment is moved to ${page.clock.span(appointment.start, appointment.end)}.`);
+  $("title").focus();
+}
+
+// --- start ----------------------------------------------------------------------------------------
+
+$("join-button").addEventListener("click", join);
+$("ics-button").addEventListener("click", calendarFile);
+$("cancel-button").addEventListener("click", openCancel);
+$("cancel-back").addEventListener("click", () => closeCancel());
+$("cancel-form").addEventListener("submit", cancel);
+$("reschedule-button").addEventListener("click", () => (rescheduler.isOpen ? rescheduler.close() : openReschedule()));
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  if (!$("cancel").hidden) closeCancel();
+  else if (rescheduler.isOpen) rescheduler.close();
+});
+setInterval(() => render(), REFRESH_MS);
+
+load().catch((error) => {
+  $("appointment").setAttribute("aria-busy", "false");
+  failed(error);
+});
