@@ -69,6 +69,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from gateway.logredact import uvicorn_log_config
+
     if args.no_worker:
         os.environ["GATEWAY_NOTIFY_WORKER"] = "off"  # read by each served process's settings
 
@@ -83,6 +85,7 @@ def _serve(args: argparse.Namespace) -> int:
         # (client address, path with query) on every response: not building them is free.
         access_log=args.log_level in ("trace", "debug", "info"),
         proxy_headers=True,
+        log_config=uvicorn_log_config(),  # manage-link tokens in paths are redacted (gateway/logredact.py)
         # uvicorn's httptools protocol, sending each response's head and body in one write
         # (gateway/serving.py: two writes per answer were a fifth of a worker's CPU on holds)
         http="gateway.serving:GatewayHttpProtocol",

@@ -215,8 +215,13 @@ class Worker:
         if self.listen is None or self.listener is not None:
             return
         conn = await self.listen()
-        await conn.add_listener(outbox.CHANNEL, self._notified)
-        conn.add_termination_listener(self._lost)
+        try:
+            await conn.add_listener(outbox.CHANNEL, self._notified)
+            conn.add_termination_listener(self._lost)
+        except BaseException:
+            # stopped (or Postgres went away) right after connecting: no connection left behind
+            conn.terminate()
+            raise
         self.listener = conn
 
     def _notified(self, *_: object) -> None:
