@@ -220,9 +220,7 @@ async def test_a_subscription_failing_for_days_is_disabled_and_its_admins_told_o
         assert len(failing.requests) == 3, "a disabled subscription is sent nothing more"
     assert "webhook.disabled" not in healthy.types(), "an internal event never goes to a webhook"
     assert healthy.types() == ["appointment.booked"] * 3
-    mine = await sql(
-        settings, "SELECT status, last_error FROM deliveries WHERE webhook_id = $1", uuid.UUID(hook["id"])
-    )
+    mine = await sql(settings, "SELECT status, last_error FROM deliveries WHERE webhook_id = $1", uuid.UUID(hook["id"]))
     assert {r["status"] for r in mine} == {"dead"}, "pending ones end dead when attempted; no new ones"
     assert len(mine) == 2
 

@@ -76,9 +76,8 @@ class Receiver:
             if self.gate is not None:
                 await self.gate.wait()
             status = self.answers.pop(0) if self.answers else self.default
-            writer.write(
-                f"HTTP/1.1 {status} Answer\r\nContent-Length: 0\r\nConnection: close\r\n{self.extra_headers}\r\n".encode()
-            )
+            head_out = f"HTTP/1.1 {status} Answer\r\nContent-Length: 0\r\nConnection: close\r\n{self.extra_headers}"
+            writer.write(f"{head_out}\r\n".encode())
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
