@@ -38,6 +38,7 @@ class Receiver:
     gate: asyncio.Event | None = None
     extra_headers: str = ""
     requests: list[Received] = field(default_factory=list)
+    connections: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     server: asyncio.Server | None = None
     port: int = 0
@@ -62,6 +63,7 @@ class Receiver:
             await asyncio.wait_for(self.server.wait_closed(), 5)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
             method, target, _ = head[0].split(" ", 2)
