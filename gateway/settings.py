@@ -156,6 +156,9 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_allow_private: Annotated[bool, Env("GATEWAY_WEBHOOK_ALLOW_PRIVATE")] = False
     """``GATEWAY_WEBHOOK_ALLOW_PRIVATE``: ``on`` lets webhooks reach loopback and private addresses
     (refused by default: a subscription must not turn the gateway into a probe of its own network)."""
+    webhook_disable_after_hours: Annotated[float, Env("GATEWAY_WEBHOOK_DISABLE_AFTER_HOURS", gt=0)] = 72.0
+    """``GATEWAY_WEBHOOK_DISABLE_AFTER_HOURS``: a subscription whose deliveries have all failed for this
+    long is disabled at its next failure, and the organisation's admins are emailed."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -33,6 +33,7 @@ EVENT_TYPES = (
     "appointment.reminder",
     "review.created",
     "review.low_rating",
+    "webhook.disabled",  # internal: to the organisation's admins, never to a webhook
 )
 
 # The event an appointment's move into a status announces. Moving to ``rescheduled`` announces

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gateway.notify.webhooks import webhook_channel
 from gateway.notify.worker import Channel, Periodic, Worker
 from store.pool import connect_one
 
@@ -16,9 +17,10 @@ if TYPE_CHECKING:
     from store.types import Pool
 
 
-def channels(settings: Settings) -> list[Channel]:
+def channels(settings: Settings, db: Pool) -> list[Channel]:
     """The channels this process delivers through."""
     found: list[Channel] = []
+    found.append(webhook_channel(settings, db))  # always: the organisations' subscriptions decide
     return found
 
 
@@ -33,7 +35,7 @@ def build_worker(settings: Settings, db: Pool) -> Worker:
 
     return Worker(
         db,
-        channels(settings),
+        channels(settings, db),
         listen=lambda: connect_one(settings.database),
         periodic=periodic(settings),
         poll_seconds=notify.poll_seconds,
