@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gateway.notify.reminders import claim_due_reminders
 from gateway.notify.worker import Channel, Periodic, Worker
 from store.pool import connect_one
 
@@ -25,6 +26,7 @@ def channels(settings: Settings) -> list[Channel]:
 def periodic(settings: Settings) -> list[Periodic]:
     """The jobs run every ``reminder_seconds``."""
     found: list[Periodic] = []
+    found.append(claim_due_reminders)
     return found
 
 
