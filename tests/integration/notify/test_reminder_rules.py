@@ -102,8 +102,9 @@ async def test_bad_rules_are_refused_with_a_code(
 
 async def test_the_bounds_themselves_are_accepted(client: Client, clinic: Clinic, admin: dict[str, str]) -> None:
     for minutes in (1, 43200):
-        r = await client.post(rules_of(clinic.type_30), json={"recipient": "admins", "minutes_before": minutes},
-                              headers=admin)  # fmt: skip
+        r = await client.post(
+            rules_of(clinic.type_30), json={"recipient": "admins", "minutes_before": minutes}, headers=admin
+        )
         assert r.status_code == 201, r.text
 
 
@@ -121,8 +122,9 @@ async def test_at_most_ten_rules_per_type_even_when_added_at_once(
     client: Client, clinic: Clinic, admin: dict[str, str]
 ) -> None:
     async def add(minutes: int) -> int:
-        r = await client.post(rules_of(clinic.type_30), json={"recipient": "patient", "minutes_before": minutes},
-                              headers=admin)  # fmt: skip
+        r = await client.post(
+            rules_of(clinic.type_30), json={"recipient": "patient", "minutes_before": minutes}, headers=admin
+        )
         if r.status_code == 409:
             assert r.json()["code"] == "too_many_reminder_rules"
         return r.status_code

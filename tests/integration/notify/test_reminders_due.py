@@ -49,6 +49,18 @@ async def add_rule(client: Client, admin: dict[str, str], type_id: str, minutes:
     return rule_id
 
 
+async def move(client: Client, clinic: Clinic, a: dict[str, Any], who: dict[str, str], start: str) -> None:
+    """Reschedule ``a`` to ``start``: it becomes ``rescheduled``, a new appointment takes its place."""
+    body = {"doctor_id": clinic.doctor_id, "appointment_type_id": clinic.type_30, "start": start}
+    held = (await client.post("/v1/holds", json=body, headers=who)).json()
+    r = await client.post(
+        f"/v1/appointments/{a['id']}/reschedule",
+        json={"hold_id": held["hold_id"]},
+        headers={"X-Hold-Token": held["hold_token"], **who},
+    )
+    assert r.status_code == 201, r.text
+
+
 async def rules_made_ago(settings: Settings, ago: timedelta) -> None:
     """Every rule was made ``ago`` (time passes: the API only makes rules now)."""
     await sql(settings, "UPDATE reminder_rules SET created_at = now() - $1::interval", ago)
@@ -64,8 +76,11 @@ async def arrange(
         settings,
         "UPDATE appointments SET starts_at = $2, ends_at = $3, blocked_until = $3,"
         " created_at = now() - $4::interval WHERE id = $1",
-        uuid.UUID(appointment_id), start, end, booked_ago,
-    )  # fmt: skip
+        uuid.UUID(appointment_id),
+        start,
+        end,
+        booked_ago,
+    )
     await sql(
         settings,
         "UPDATE appointment_events SET at = now() - $2::interval WHERE appointment_id = $1",
@@ -179,11 +194,7 @@ async def test_cancelled_moved_and_begun_appointments_get_no_reminder(
     control = await book(client, clinic, clinic.at(3, 12), me)
     r = await client.post(f"/v1/appointments/{cancelled['id']}/cancel", json={"reason": "better"}, headers=me)
     assert r.status_code == 200, r.text
-    held = (await client.post("/v1/holds", json={"doctor_id": clinic.doctor_id, "appointment_type_id": clinic.type_30,
-                                                 "start": clinic.at(5, 9)}, headers=me)).json()  # fmt: skip
-    r = await client.post(f"/v1/appointments/{moved['id']}/reschedule", json={"hold_id": held["hold_id"]},
-                          headers={"X-Hold-Token": held["hold_token"], **me})  # fmt: skip
-    assert r.status_code == 201, r.text
+    await move(client, clinic, moved, me, clinic.at(5, 9))
     rule = await add_rule(client, admin, clinic.type_30, 120)
     await rules_made_ago(settings, 2 * DAY)
     await arrange(settings, cancelled["id"], starts_in=timedelta(minutes=20))
@@ -311,12 +322,7 @@ async def test_the_delivery_side_asks_whether_a_claimed_reminder_is_still_due(
         # after the claim: one is cancelled, one moved to another day
         r = await client.post(f"/v1/appointments/{cancelled['id']}/cancel", json={"reason": "better"}, headers=me)
         assert r.status_code == 200, r.text
-        held = (await client.post("/v1/holds", json={"doctor_id": clinic.doctor_id,
-                                                     "appointment_type_id": clinic.type_30,
-                                                     "start": clinic.at(5, 9)}, headers=me)).json()  # fmt: skip
-        r = await client.post(f"/v1/appointments/{moved['id']}/reschedule", json={"hold_id": held["hold_id"]},
-                              headers={"X-Hold-Token": held["hold_token"], **me})  # fmt: skip
-        assert r.status_code == 201, r.text
+        await move(client, clinic, moved, me, clinic.at(5, 9))
         messages = await sql(
             settings, "SELECT appointment_id, data FROM outbox WHERE event_type = 'appointment.reminder'"
         )
