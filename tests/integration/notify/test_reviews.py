@@ -199,11 +199,14 @@ async def test_a_bad_review_is_refused_and_nothing_is_written(
     assert r.status_code == 201, r.text
 
 
-async def test_a_blank_comment_is_no_comment(
+async def test_a_blank_comment_is_no_comment_and_a_nul_is_refused(
     client: Client, clinic: Clinic, settings: Settings, admin: dict[str, str]
 ) -> None:
     me = await patient(client, clinic)
     a = await completed(client, clinic, settings, admin, me)
+    r = await client.post(review_of(a), json={"rating": 5, "comment": "fine\u0000"}, headers=me)
+    assert r.status_code == 422 and r.json()["code"] == "invalid_text"  # Postgres keeps no NUL
+    assert await messages(settings) == []
     r = await client.post(review_of(a), json={"rating": 5, "comment": "   "}, headers=me)
     assert r.status_code == 201 and r.json()["comment"] is None
 
