@@ -23,6 +23,8 @@ from gateway.health import healthz
 from gateway.live.endpoints import router as live_router
 from gateway.me import router as me_router
 from gateway.metrics import metrics_endpoint, metrics_middleware, retire, watch
+from gateway.notify.reminder_endpoints import router as reminders_router
+from gateway.notify.review_endpoints import router as reviews_router
 from gateway.notify.webhook_endpoints import router as webhooks_router
 from gateway.pages import router as pages_router
 from gateway.runtime import tune_gc
@@ -87,6 +89,8 @@ def create_app(settings: Settings | None = None, *, tune_process: bool = False) 
             live_router,
             me_router,
             webhooks_router,
+            reminders_router,
+            reviews_router,
             *directory_handlers,  # after clinic_router: see gateway/clinic/directory.py
         ],
         middleware=[metrics_middleware, cors_middleware],

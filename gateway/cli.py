@@ -42,7 +42,7 @@ def _worker(settings: Settings) -> int:
     """Deliver the outbox and due reminders, without serving HTTP, until SIGTERM or SIGINT."""
     import signal
 
-    from gateway.notify import build_worker
+    from gateway.notify.assembly import build_worker
     from store.pool import open_pool
 
     async def run() -> None:

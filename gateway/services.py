@@ -15,7 +15,7 @@ from gateway.appointments.service import AppointmentService
 from gateway.auth import Authenticator
 from gateway.booking.service import BookingService
 from gateway.cors import OriginPolicy
-from gateway.notify import build_worker
+from gateway.notify.assembly import build_worker
 from gateway.notify.links import ManageLinks
 from gateway.notify.worker import Worker
 from gateway.ratelimit import Limiter, StreamQuota

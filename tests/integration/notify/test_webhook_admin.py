@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
-from gateway.notify import build_worker
+from gateway.notify.assembly import build_worker
 from gateway.settings import Settings
 from store.pool import open_pool
 from tests.integration.appointments.lifecycle_support import book

@@ -14,7 +14,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from gateway.notify import build_worker
+from gateway.notify.assembly import build_worker
 from gateway.notify.webhooks import EVENT_TYPES
 from gateway.notify.worker import Worker
 from gateway.settings import Settings
