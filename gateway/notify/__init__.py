@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gateway.notify.email import EmailChannel
+from gateway.notify.sms import SmsChannel
 from gateway.notify.worker import Channel, Periodic, Worker
 from store.pool import connect_one
 
@@ -16,9 +18,11 @@ if TYPE_CHECKING:
     from store.types import Pool
 
 
-def channels(settings: Settings) -> list[Channel]:
-    """The channels this process delivers through."""
+def channels(settings: Settings, db: Pool) -> list[Channel]:
+    """The channels this process delivers through (``db``: what they read names and addresses from)."""
     found: list[Channel] = []
+    found += [EmailChannel.from_settings(settings, db)] if settings.notify.smtp_url else []
+    found += [SmsChannel.from_settings(settings, db)] if settings.notify.sms_url else []
     return found
 
 
@@ -33,7 +37,7 @@ def build_worker(settings: Settings, db: Pool) -> Worker:
 
     return Worker(
         db,
-        channels(settings),
+        channels(settings, db),
         listen=lambda: connect_one(settings.database),
         periodic=periodic(settings),
         poll_seconds=notify.poll_seconds,
