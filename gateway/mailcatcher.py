@@ -41,7 +41,7 @@ class _Keep:
         partial.write_bytes(raw)
         os.replace(partial, path)  # readers never see half a message
         if self.announce is not None:
-            subject = BytesHeaderParser().parsebytes(raw).get("Subject", "")
+            subject = " ".join(str(BytesHeaderParser().parsebytes(raw).get("Subject", "")).split())  # unfolded
             self.announce(f"mail to {', '.join(envelope.rcpt_tos)}: {subject} -> {path}")
         return "250 Message accepted for delivery"
 
