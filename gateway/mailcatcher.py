@@ -56,10 +56,9 @@ class MailCatcher:
 
     def __init__(self, folder: Path, announce: Callable[[str], None] | None = None) -> None:
         self.folder = folder
-        self.port = _free_port()
-        self._controller = Controller(
-            _Keep(folder, announce), hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True
-        )
+        self._handler = _Keep(folder, announce)
+        self.port = 0
+        self._controller: Controller | None = None
 
     @property
     def url(self) -> str:
@@ -68,10 +67,22 @@ class MailCatcher:
 
     def __enter__(self) -> MailCatcher:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._controller.start()
+        for attempt in range(3):
+            self.port = _free_port()
+            controller = Controller(self._handler, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
+            try:
+                controller.start()
+            except OSError:  # the port was taken between finding it free and binding it
+                if attempt == 2:
+                    raise
+                continue
+            self._controller = controller
+            break
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        self._controller.stop()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None

@@ -110,9 +110,15 @@ class Inbox:
 def smtp_server() -> Iterator[tuple[Inbox, str]]:
     """An aiosmtpd server on loopback; yields its inbox and its ``smtp://`` URL."""
     inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    for attempt in range(3):
+        port = free_port()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=30)
+        try:
+            controller.start()
+            break
+        except OSError:  # the free port was taken meanwhile by a parallel test: another one
+            if attempt == 2:
+                raise
     try:
         yield inbox, f"smtp://127.0.0.1:{port}"
     finally:

@@ -39,7 +39,6 @@ async def test_the_catcher_keeps_each_message_as_an_eml_file(tmp_path: Path) -> 
     message.set_content("the body\n")
     folder = tmp_path / "mail"
     with MailCatcher(folder, announce=said.append) as catcher:
-        assert catcher.url == f"smtp://127.0.0.1:{catcher.port}"
         await aiosmtplib.send(message, hostname="127.0.0.1", port=catcher.port, timeout=10)
         await aiosmtplib.send(message, hostname="127.0.0.1", port=catcher.port, timeout=10)
     files = sorted(folder.glob("*.eml"))
