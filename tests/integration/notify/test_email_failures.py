@@ -132,3 +132,21 @@ async def test_no_server_at_all_is_retried_then_failed(client: Client, clinic: C
     (found,) = await deliveries(nowhere, "email")
     assert _summary([found]) == [("failed", 3, None)]
     assert "Connect" in found["last_error"]
+
+
+def test_the_smtp_url_forms_and_a_bad_one_stops_the_worker_from_being_built(settings: Settings) -> None:
+    from gateway.notify import build_worker
+    from gateway.notify.email import SmtpServer
+
+    assert SmtpServer.parse("smtp://relay.example") == SmtpServer("relay.example", 25, implicit_tls=False)
+    assert SmtpServer.parse("smtps://u%40x:p%3Ass@relay.example:2465") == SmtpServer(
+        "relay.example", 2465, implicit_tls=True, username="u@x", password="p:ss"
+    )
+    assert SmtpServer.parse("smtps://relay.example").port == 465
+    for bad in ("http://relay.example", "smtp://", "relay.example:25"):
+        with pytest.raises(ValueError, match="GATEWAY_SMTP_URL"):
+            build_worker(with_notify(settings, smtp_url=bad), None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="GATEWAY_SMS_TOKEN"):
+        build_worker(with_notify(settings, sms_url="https://sms.example/Messages.json", sms_token="no-colon"), None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="GATEWAY_SMS_URL"):
+        build_worker(with_notify(settings, sms_url="ftp://sms.example"), None)  # type: ignore[arg-type]
