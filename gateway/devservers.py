@@ -14,6 +14,9 @@ first installation that ships ``btree_gist`` (our migrations need it): ``pgserve
 (``/usr/lib/postgresql/*/bin``). Missing packages are installed with ``pip`` into this interpreter. As
 root, Postgres runs as the ``postgres`` user (created if missing). Progress goes to stderr.
 
+``run`` also catches the gateway's email when ``GATEWAY_SMTP_URL`` is unset: a local SMTP server
+(``gateway/mailcatcher.py``, loopback, a free port) writes each message to ``<data dir>/mail/*.eml``.
+
 ``run`` stops the embedded servers it started when the gateway exits. ``env`` leaves them running (the
 next ``run`` or ``env`` reuses them) until ``stop``, which signals the PIDs recorded in the data dir.
 
@@ -341,21 +344,29 @@ def _serve(servers: DevServers, host: str, port: int, data_dir: Path) -> int:
         # A fresh platform token per run, so /admin and the admin API work out of the box.
         env["GATEWAY_ADMIN_TOKEN"] = f"dev-{secrets.token_urlsafe(16)}"
         say(f"GATEWAY_ADMIN_TOKEN is not set; this run's platform admin token: {env['GATEWAY_ADMIN_TOKEN']}")
-    gateway = [sys.executable, "-m", "gateway"]
-    for step in ("migrate", "demo"):
-        say(f"gateway {step}")
-        if code := subprocess.run([*gateway, step], env=env, check=False).returncode:
-            return code
-    say(f"gateway serve --host {host} --port {port}")
-    serve = [*gateway, "serve", "--host", host, "--port", str(port)]
-    process = subprocess.Popen(serve, env=env, start_new_session=True)
+    with contextlib.ExitStack() as stack:
+        if not env.get("GATEWAY_SMTP_URL"):
+            # Email goes to a local catcher: every message the gateway sends lands as an .eml file.
+            from gateway.mailcatcher import MailCatcher
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        process.send_signal(signum)
+            catcher = stack.enter_context(MailCatcher(data_dir / "mail", announce=say))
+            env["GATEWAY_SMTP_URL"] = catcher.url
+            say(f"GATEWAY_SMTP_URL is not set; mail is caught at {catcher.url}: read it in {catcher.folder}/*.eml")
+        gateway = [sys.executable, "-m", "gateway"]
+        for step in ("migrate", "demo"):
+            say(f"gateway {step}")
+            if code := subprocess.run([*gateway, step], env=env, check=False).returncode:
+                return code
+        say(f"gateway serve --host {host} --port {port}")
+        serve = [*gateway, "serve", "--host", host, "--port", str(port)]
+        process = subprocess.Popen(serve, env=env, start_new_session=True)
 
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
-    return process.wait()
+        def forward(signum: int, _frame: FrameType | None) -> None:
+            process.send_signal(signum)
+
+        signal.signal(signal.SIGINT, forward)
+        signal.signal(signal.SIGTERM, forward)
+        return process.wait()
 
 
 def main(argv: list[str] | None = None) -> int:

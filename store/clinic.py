@@ -28,6 +28,11 @@ INSERT_DOCTOR = "INSERT INTO doctors (organisation_id, name, timezone) VALUES ($
 GET_DOCTOR = "SELECT * FROM doctors WHERE id = $1"
 EXISTING_DOCTORS = "SELECT id FROM doctors WHERE id = ANY($1::uuid[])"
 LIST_DOCTORS = "SELECT * FROM doctors WHERE organisation_id = $1 ORDER BY created_at, id"
+UPDATE_DOCTOR = "UPDATE doctors SET name = $2, timezone = $3, email = $4, mobile_phone = $5 WHERE id = $1 RETURNING *"
+# Who hears of the organisation's alerts (a low rating, a disabled webhook), and from which rating on.
+UPDATE_ORGANISATION_NOTICES = (
+    "UPDATE organisations SET admin_emails = $2, low_rating_threshold = $3 WHERE id = $1 RETURNING *"
+)
 
 TYPE_FIELDS = (
     "name", "duration_minutes", "hold_ttl_seconds", "buffer_minutes", "min_notice_minutes",
@@ -120,6 +125,22 @@ async def create_doctor(db: Conn, organisation_id: uuid.UUID, name: str, timezon
         return from_record(Doctor, await db.fetchrow(INSERT_DOCTOR, organisation_id, name, timezone))
     except asyncpg.ForeignKeyViolationError as exc:
         raise Missing(getattr(exc, "constraint_name", None)) from exc
+
+
+async def update_doctor(db: Conn, doctor_id: uuid.UUID, values: dict[str, Any]) -> Doctor | None:
+    """Write a doctor's name, zone and contact fields (``email``, ``mobile_phone``: ``None`` clears)."""
+    row = await db.fetchrow(
+        UPDATE_DOCTOR, doctor_id, values["name"], values["timezone"], values["email"], values["mobile_phone"]
+    )
+    return from_record(Doctor, row) if row else None
+
+
+async def set_organisation_notices(
+    db: Conn, organisation_id: uuid.UUID, admin_emails: list[str], low_rating_threshold: int
+) -> Organisation | None:
+    """Write where the organisation's admin notices go and the rating that alerts them."""
+    row = await db.fetchrow(UPDATE_ORGANISATION_NOTICES, organisation_id, admin_emails, low_rating_threshold)
+    return from_record(Organisation, row) if row else None
 
 
 async def get_doctor(db: Conn, doctor_id: uuid.UUID) -> Doctor | None:

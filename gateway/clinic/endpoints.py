@@ -28,10 +28,26 @@ async def create_doctor(db: Db, caller: Caller, data: JSONBody[schemas.DoctorIn]
     return await service.create_doctor(db, caller, data)
 
 
+@patch("/v1/admin/doctors/{doctor_id:uuid}", tags=["clinic"], security=[{"bearer": []}])
+async def update_doctor(db: Db, svc: Svc, caller: Caller, doctor_id: Id, data: JSONBody[schemas.DoctorPatch]) -> Doctor:
+    """Edit a doctor: ``name``, ``timezone``, and the contact details notifications use: ``email``
+    (booking notices) and ``mobile_phone`` (E.164, SMS reminders); ``null`` clears one.
+
+    The organisation's admins may change any field; the doctor may change their own ``email`` and
+    ``mobile_phone``. A number that is not E.164 is 422 ``invalid_phone``, a malformed address 422
+    ``invalid_email``. The answer, like the staff list of doctors, carries the contact details;
+    ``GET /v1/doctors/{id}`` (public) never does.
+    """
+    updated = await service.update_doctor(db, caller, doctor_id, data)
+    if not {"name", "timezone"}.isdisjoint(schemas.changes(data)):
+        await svc.engine.resync(doctor_id)  # the zone shapes the slots; every process forgets the doctor
+    return updated
+
+
 @get("/v1/doctors/{doctor_id:uuid}", tags=["clinic"])
-async def get_doctor(db: Db, doctor_id: Id) -> Doctor:
-    """A doctor's public profile (name and zone)."""
-    return await service.doctor(db, doctor_id)
+async def get_doctor(db: Db, doctor_id: Id) -> schemas.PublicDoctor:
+    """A doctor's public profile (name and zone; never their contact details)."""
+    return service.public_doctor(await service.doctor(db, doctor_id))
 
 
 @post("/v1/admin/appointment-types", tags=["clinic"])
@@ -112,7 +128,7 @@ async def set_override(
 router = Router(
     path="/",
     route_handlers=[
-        create_organisation, create_doctor, get_doctor, create_type, update_type, get_type,
+        create_organisation, create_doctor, update_doctor, get_doctor, create_type, update_type, get_type,
         create_window, list_windows, update_window, delete_window, set_override,
     ],
 )  # fmt: skip

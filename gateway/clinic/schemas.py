@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -34,6 +34,38 @@ class DoctorIn(msgspec.Struct, forbid_unknown_fields=True):
     organisation_id: uuid.UUID
     name: Name
     timezone: Annotated[str, Meta(description="IANA zone, e.g. Europe/Berlin")]
+
+
+ContactEmail = Annotated[str, Meta(max_length=254, description="an email address; null clears")]
+MobilePhone = Annotated[str, Meta(max_length=40, description="E.164, e.g. +4915123456789; null clears")]
+
+
+class DoctorPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Edit a doctor: admins any field; the doctor their own ``email`` and ``mobile_phone``."""
+
+    name: Name | UnsetType = UNSET
+    timezone: Annotated[str, Meta(description="IANA zone, e.g. Europe/Berlin")] | UnsetType = UNSET
+    email: ContactEmail | UnsetType | None = UNSET
+    mobile_phone: MobilePhone | UnsetType | None = UNSET
+
+
+class PublicDoctor(msgspec.Struct, frozen=True, kw_only=True):
+    """A doctor as anyone may see them: no contact details (those are for the organisation's staff)."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    name: str
+    timezone: str
+    created_at: datetime
+
+
+AdminEmail = Annotated[str, Meta(max_length=254)]
+LowRatingThreshold = Annotated[
+    int, Meta(ge=0, le=5, description="a review rated at or under this alerts the admins (0: never)")
+]
+AdminEmails = Annotated[
+    list[AdminEmail], Meta(max_length=20, description="where admin notices go (low ratings, a disabled webhook)")
+]
 
 
 class AppointmentTypeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from gateway.auth import Principal
-from gateway.clinic import schemas
+from gateway.clinic import contacts, schemas
 from gateway.errors import AlreadyExists, Forbidden, NotFound, ValidationFailed
 from gateway.timeutil import zone
 from store import clinic as repo
@@ -52,6 +52,61 @@ async def doctor(db: Conn, doctor_id: uuid.UUID) -> Doctor:
     if found is None:
         raise NotFound(f"Doctor {doctor_id} not found.")
     return found
+
+
+CONTACT_FIELDS = frozenset({"email", "mobile_phone"})
+"""What a doctor may edit of their own profile (the rest is their admins')."""
+
+
+def public_doctor(found: Doctor) -> schemas.PublicDoctor:
+    """The doctor without their contact details (staff-only data)."""
+    return schemas.PublicDoctor(
+        id=found.id,
+        organisation_id=found.organisation_id,
+        name=found.name,
+        timezone=found.timezone,
+        created_at=found.created_at,
+    )
+
+
+async def update_doctor(db: Conn, who: Principal, doctor_id: uuid.UUID, patch: schemas.DoctorPatch) -> Doctor:
+    """Edit a doctor: their admins any field, the doctor their own contact details.
+
+    Raises:
+        Forbidden: not the doctor's admin (or the doctor, for ``email`` / ``mobile_phone`` alone).
+        InvalidEmail, InvalidPhone, InvalidTimezone: 422.
+    """
+    current = await doctor(db, doctor_id)
+    given = schemas.changes(patch)
+    if not who.administers(current.organisation_id):
+        allow(
+            who.manages_doctor(current.organisation_id, current.id) and given.keys() <= CONTACT_FIELDS,
+            "Only the doctor's admins may do this; a doctor may change their own email and mobile_phone.",
+        )
+    if isinstance(given.get("timezone"), str):
+        zone(str(given["timezone"]), "timezone")
+    if isinstance(given.get("email"), str):
+        given["email"] = contacts.email(str(given["email"]), "email")
+    if isinstance(given.get("mobile_phone"), str):
+        given["mobile_phone"] = contacts.phone(str(given["mobile_phone"]), "mobile_phone")
+    updated = await repo.update_doctor(db, doctor_id, msgspec.structs.asdict(current) | given)
+    if updated is None:
+        raise NotFound(f"Doctor {doctor_id} not found.")
+    return updated
+
+
+def organisation_notices(
+    current: Organisation, admin_emails: list[str] | None, low_rating_threshold: int | None
+) -> tuple[list[str], int]:
+    """The organisation's admin addresses and low-rating threshold after a PATCH (``None``: unchanged).
+
+    Raises:
+        InvalidEmail: one of ``admin_emails`` is not an address.
+    """
+    return (
+        current.admin_emails if admin_emails is None else contacts.emails(admin_emails, "admin_emails"),
+        current.low_rating_threshold if low_rating_threshold is None else low_rating_threshold,
+    )
 
 
 def _check_type(values: dict[str, Any]) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gateway.notify.email import EmailChannel
 from gateway.notify.reminders import claim_due_reminders
+from gateway.notify.sms import SmsChannel
 from gateway.notify.webhooks import webhook_channel
 from gateway.notify.worker import Channel, Periodic, Worker
 from store.pool import connect_one
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 def channels(settings: Settings, db: Pool) -> list[Channel]:
     """The channels this process delivers through."""
     found: list[Channel] = []
+    found += [EmailChannel.from_settings(settings, db)] if settings.notify.smtp_url else []
+    found += [SmsChannel.from_settings(settings, db)] if settings.notify.sms_url else []
     found.append(webhook_channel(settings, db))  # always: the organisations' subscriptions decide
     return found
 

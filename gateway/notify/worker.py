@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import asyncpg
 
-from store import outbox
+from store import outbox, reminders
 from store.outbox import Delivery, Message, Target
 from store.types import Conn, Pool
 
@@ -36,6 +36,8 @@ class Outcome:
     error: str | None = None
     permanent: bool = False
     """No later attempt can succeed (an address the server refuses for good): stop retrying."""
+    skipped: bool = False
+    """Nothing was sent, on purpose: the message no longer applies (ends ``skipped``)."""
 
 
 class Channel:
@@ -184,13 +186,17 @@ class Worker:
             return
         async with self.sending:
             try:
-                outcome = await channel.send(delivery)
+                outcome = await self._still_applies(delivery) or await channel.send(delivery)
             except Exception as exc:  # one broken delivery must not stop the others
                 logger.exception("notify: %s delivery %s failed", delivery.channel, delivery.id)
                 outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}")
         if outcome.delivered:
             status, retry_in = "delivered", None
             self.sent += 1
+        elif outcome.skipped:
+            status, retry_in = "skipped", None
+            logger.info("notify: %s %s to %s skipped: %s", delivery.channel, delivery.event_type,
+                        delivery.recipient, outcome.error)  # fmt: skip
         else:
             retry_in = None if outcome.permanent else channel.retry_in(delivery.attempts)
             status = "pending" if retry_in is not None else channel.gave_up
@@ -210,6 +216,19 @@ class Worker:
             )
             if mine:
                 await channel.settled(conn, delivery, outcome, status)
+
+    async def _still_applies(self, delivery: Delivery) -> Outcome | None:
+        """``None`` when the delivery should be attempted; else why not (a skip).
+
+        A reminder is claimed when it falls due, but its appointment may be cancelled or moved
+        between the claim and an attempt (or a retry hours later): it is then never sent.
+        """
+        if delivery.event_type != "appointment.reminder" or delivery.appointment_id is None:
+            return None
+        start = datetime.fromisoformat(delivery.data["appointment"]["start"])
+        if await reminders.reminder_still_due(self.db, delivery.appointment_id, start):
+            return None
+        return Outcome(False, error="the appointment was cancelled, moved or has begun", skipped=True)
 
     async def _listen(self) -> None:
         if self.listen is None or self.listener is not None:

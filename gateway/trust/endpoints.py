@@ -11,7 +11,9 @@ from typing import Any
 from litestar import Request, Router, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, JSONBody
+from msgspec import UnsetType
 
+from gateway.clinic import service as clinic_service
 from gateway.clinic.service import allow
 from gateway.deps import Caller, Db, Svc
 from gateway.errors import Conflict, NotFound, SecretUnreadable
@@ -46,11 +48,25 @@ async def get_organisation(db: Db, caller: Caller, organisation_id: FromPath[uui
 async def update_organisation(
     db: Db, svc: Svc, caller: Caller, organisation_id: FromPath[uuid.UUID], data: JSONBody[schemas.OrganisationPatch]
 ) -> Organisation:
-    """Set the origins allowed to embed the organisation's booking (CORS), e.g. ``https://partner.example``."""
+    """Edit an organisation (its admins); each field is optional:
+
+    * ``allowed_origins``: the origins allowed to embed its booking (CORS), e.g. ``https://partner.example``;
+    * ``admin_emails`` (at most 20): where admin notices go (a low rating, a disabled webhook);
+    * ``low_rating_threshold`` (0..5, default 2): a review rated at or under it alerts the admins.
+    """
     allow(caller.administers(organisation_id))
-    await _organisation(db, organisation_id)
-    await repo.set_origins(db, organisation_id, sorted(set(data.allowed_origins)))
-    await svc.origins.changed()
+    current = await _organisation(db, organisation_id)
+    admin_emails, threshold = clinic_service.organisation_notices(
+        current,
+        None if isinstance(data.admin_emails, UnsetType) else data.admin_emails,
+        None if isinstance(data.low_rating_threshold, UnsetType) else data.low_rating_threshold,
+    )
+    async with svc.db.acquire() as conn, conn.transaction():  # every field or none
+        if not isinstance(data.allowed_origins, UnsetType):
+            await repo.set_origins(conn, organisation_id, sorted(set(data.allowed_origins)))
+        await clinic_repo.set_organisation_notices(conn, organisation_id, admin_emails, threshold)
+    if not isinstance(data.allowed_origins, UnsetType):
+        await svc.origins.changed()
     return await _organisation(db, organisation_id)
 
 

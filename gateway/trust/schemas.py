@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
+
+from gateway.clinic.schemas import AdminEmails, LowRatingThreshold
 
 Origin = Annotated[str, Meta(pattern=r"^https?://[a-z0-9.\-]+(:\d{1,5})?$", max_length=255)]
 
@@ -73,5 +75,7 @@ class SessionOut(msgspec.Struct, frozen=True, kw_only=True):
     organisation_id: uuid.UUID
 
 
-class OrganisationPatch(msgspec.Struct, forbid_unknown_fields=True):
-    allowed_origins: Annotated[list[Origin], Meta(max_length=50)]
+class OrganisationPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    allowed_origins: Annotated[list[Origin], Meta(max_length=50)] | UnsetType = UNSET
+    admin_emails: AdminEmails | UnsetType = UNSET
+    low_rating_threshold: LowRatingThreshold | UnsetType = UNSET

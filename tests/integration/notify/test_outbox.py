@@ -317,3 +317,39 @@ async def test_gateway_worker_delivers_until_sigterm(settings: Settings, tmp_pat
                 proc.kill()
                 await proc.wait()
     assert "gateway worker: delivering through" in log.read_text()
+
+
+async def test_a_reminder_whose_appointment_was_cancelled_after_its_claim_is_skipped(
+    client: Client, clinic: Clinic, settings: Settings
+) -> None:
+    who = await patient(client, clinic)
+    kept = await book(client, clinic, clinic.at(3, 9), who)
+    dropped = await book(client, clinic, clinic.at(3, 11), who)
+    db = await open_pool(settings.database)
+    recorder = Recorder()
+    try:
+        async with db.acquire() as conn, conn.transaction():
+            for booked in (kept, dropped):  # as the reminder claim writes them (gateway/notify/reminders.py)
+                a = await repo.get(conn, uuid.UUID(booked["id"]))
+                assert a is not None
+                reminder = {"rule_id": str(uuid.uuid4()), "recipient": "patient", "minutes_before": 60,
+                            "send_email": True, "send_sms": False}  # fmt: skip
+                data = {"appointment": outbox.snapshot(a), "reminder": reminder}
+                await outbox.enqueue(conn, a.organisation_id, "appointment.reminder", data, appointment_id=a.id)
+        r = await client.post(f"/v1/appointments/{dropped['id']}/cancel", json={"reason": "away"}, headers=who)
+        assert r.status_code == 200, r.text
+        worker = Worker(db, [recorder])
+        while await worker.expand() or await worker.deliver():
+            pass
+    finally:
+        await db.close()
+    found = await rows(
+        settings,
+        "SELECT o.appointment_id, d.status, d.last_error FROM deliveries d JOIN outbox o ON o.id = d.outbox_id"
+        " WHERE o.event_type = 'appointment.reminder'",
+    )
+    status = {str(r["appointment_id"]): (r["status"], r["last_error"]) for r in found}
+    assert status[kept["id"]] == ("delivered", None)
+    assert status[dropped["id"]] == ("skipped", "the appointment was cancelled, moved or has begun")
+    reminded = [event for _, event in recorder.sent if event == "appointment.reminder"]
+    assert reminded == ["appointment.reminder"], "only the kept appointment's reminder went out"
