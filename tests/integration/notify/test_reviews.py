@@ -304,3 +304,11 @@ async def test_admins_page_through_their_reviews_newest_first(
         assert r.status_code == 422 and r.json()["code"] == code, query
     unknown = await client.get(f"/v1/admin/organisations/{uuid.uuid4()}/reviews", headers=admin)
     assert unknown.status_code == 404
+
+
+async def test_the_routes_are_in_the_openapi_document(client: Client) -> None:
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    review = paths["/v1/appointments/{appointment_id}/review"]
+    assert review["post"]["summary"] == "Review a completed appointment"
+    assert "get" in review
+    assert "get" in paths["/v1/admin/organisations/{organisation_id}/reviews"]
