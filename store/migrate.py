@@ -79,6 +79,10 @@ async def migrate(settings: DatabaseSettings) -> list[str]:
         await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(settings.schema))
         try:
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{settings.schema}"')
+            # Set the search path again now that the schema exists: a connection opened before
+            # another process created it may keep resolving names without it, and would then
+            # create and fill schema_migrations (and every table) in public.
+            await conn.execute("SELECT set_config('search_path', $1, false)", server_settings(settings)["search_path"])
             await _ensure_extensions(conn)
             await conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
