@@ -8,18 +8,14 @@ list all of them.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from datetime import datetime
 
+from gateway import cursors
 from gateway.appointments.service import visible
 from gateway.auth import Principal
 from gateway.clinic.service import allow
 from gateway.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from gateway.notify import review_schemas as schemas
-from gateway.timeutil import within_range
 from store import appointments as appointment_repo
 from store import clinic as clinic_repo
 from store import reviews as repo
@@ -84,22 +80,6 @@ async def get(db: Conn, who: Principal, appointment_id: uuid.UUID) -> Review:
     return found
 
 
-def encode_cursor(review: Review) -> str:
-    raw = json.dumps([review.created_at.isoformat(), str(review.appointment_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created_at, appointment_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        moment, ref = datetime.fromisoformat(created_at), uuid.UUID(appointment_id)
-    except (ValueError, TypeError, binascii.Error, RecursionError):
-        raise ValidationFailed("cursor: not a cursor this gateway gave out", code="invalid_cursor") from None
-    if moment.tzinfo is None:
-        raise ValidationFailed("cursor: not a cursor this gateway gave out", code="invalid_cursor")
-    return within_range(moment, "cursor"), ref
-
-
 async def page(
     db: Conn,
     who: Principal,
@@ -119,10 +99,10 @@ async def page(
     allow(who.administers(organisation_id), "Only the organisation's admins may list its reviews.")
     if not 1 <= limit <= 50:
         raise ValidationFailed("limit: between 1 and 50")
-    after = decode_cursor(cursor) if cursor else None
+    after = cursors.decode_uuid(cursor) if cursor else None
     if await clinic_repo.get_organisation(db, organisation_id) is None:
         raise NotFound(f"Organisation {organisation_id} not found.")
     rows = await repo.page(db, organisation_id, doctor_id=doctor_id, after=after, limit=limit)
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]) if more and rows else None
+    return rows, cursors.encode(rows[-1].created_at, rows[-1].appointment_id) if more and rows else None

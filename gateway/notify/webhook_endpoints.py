@@ -7,11 +7,7 @@ in the path that the caller does not administer answers 403, like the other admi
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -19,6 +15,7 @@ from litestar import Router, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from gateway import cursors
 from gateway.auth import Principal
 from gateway.clinic.service import allow
 from gateway.deps import Caller, Db, Svc
@@ -27,7 +24,6 @@ from gateway.notify import webhook_schemas as schemas
 from gateway.notify.ssrf import UrlRefused, check_url
 from gateway.notify.webhooks import WebhookSecrets, message_id, new_secret
 from gateway.settings import Settings
-from gateway.timeutil import within_range
 from store import clinic as clinic_repo
 from store import webhooks as repo
 from store.types import Conn
@@ -164,23 +160,6 @@ async def delete_webhook(
         raise NotFound(f"Webhook {webhook_id} not found.")
 
 
-def encode_cursor(d: DeliveryRecord) -> str:
-    raw = json.dumps([d.created_at.isoformat(), d.outbox_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    problem = ValidationFailed("cursor: not a cursor this gateway gave out", code="invalid_cursor")
-    try:
-        created, outbox_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        moment = datetime.fromisoformat(created)
-    except (ValueError, TypeError, binascii.Error, RecursionError):
-        raise problem from None
-    if moment.tzinfo is None or not isinstance(outbox_id, int) or not 0 < outbox_id < 2**63:
-        raise problem
-    return within_range(moment, "cursor"), outbox_id
-
-
 def _delivery(d: DeliveryRecord) -> schemas.DeliveryOut:
     return schemas.DeliveryOut(
         id=d.id,
@@ -210,13 +189,14 @@ async def list_deliveries(
     """The deliveries' log, newest first: each message's status, attempts, last answer and error."""
     if not 1 <= limit <= 100:
         raise ValidationFailed("limit: between 1 and 100", field="limit")
-    after = decode_cursor(cursor) if cursor else None
+    after = cursors.decode_int(cursor) if cursor else None
     await _webhook(db, caller, webhook_id)
     rows = await repo.deliveries(db, webhook_id, after=after, limit=limit + 1)
     page = rows[:limit]
     more = len(rows) > limit
     return schemas.DeliveryPage(
-        items=[_delivery(d) for d in page], next_cursor=encode_cursor(page[-1]) if more and page else None
+        items=[_delivery(d) for d in page],
+        next_cursor=cursors.encode(page[-1].created_at, page[-1].outbox_id) if more and page else None,
     )
 
 
