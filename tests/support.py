@@ -182,3 +182,22 @@ def patient_sync(base_url: str, slug: str) -> dict[str, str]:
 async def no_bookings(_: uuid.UUID) -> list[BookedInterval]:
     """A warmer for hold engines in tests that book nothing in Postgres."""
     return []
+
+
+def notify_settings(settings: Settings, **changes: Any) -> Settings:
+    """``settings`` with the app's own notification worker off (the test drives its workers, or
+    wants the outbox rows left as written) and ``changes`` to ``notify``."""
+    import msgspec
+
+    return msgspec.structs.replace(settings, notify=msgspec.structs.replace(settings.notify, worker=False, **changes))
+
+
+async def sql(settings: Settings, query: str, *args: Any) -> list[Any]:
+    """Run one query on the test's schema (what the API does not show, or time passing)."""
+    from store.pool import connect_one
+
+    conn = await connect_one(settings.database)
+    try:
+        return list(await conn.fetch(query, *args))
+    finally:
+        await conn.close()

@@ -21,7 +21,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qs
 
-import asyncpg
 import msgspec
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -30,9 +29,10 @@ from litestar.testing import AsyncTestClient
 
 from gateway.notify.worker import Worker
 from gateway.settings import Settings
-from store.pool import connect_one, open_pool
+from store.pool import open_pool
 from store.types import Pool
-from tests.support import Clinic, free_port
+from tests.support import Clinic, free_port, notify_settings
+from tests.support import sql as rows
 
 Client = AsyncTestClient[Litestar]
 
@@ -180,16 +180,7 @@ def sms_receiver() -> Iterator[SmsReceiver]:
 
 def with_notify(settings: Settings, **changes: Any) -> Settings:
     """``settings`` with the app's own worker off (tests drive theirs) and ``changes`` to ``notify``."""
-    notify = msgspec.structs.replace(settings.notify, worker=False, **changes)
-    return msgspec.structs.replace(settings, notify=notify, public_url="https://booking.example")
-
-
-async def rows(settings: Settings, sql: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await connect_one(settings.database)
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()
+    return msgspec.structs.replace(notify_settings(settings, **changes), public_url="https://booking.example")
 
 
 async def deliveries(settings: Settings, channel: str) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ import uuid
 from datetime import timedelta
 from typing import Any, ClassVar
 
-import asyncpg
 import msgspec
 import pytest
 from litestar import Litestar
@@ -22,7 +21,8 @@ from store.errors import Overlap
 from store.outbox import Delivery, Message, Target
 from store.pool import connect_one, open_pool
 from tests.integration.appointments.lifecycle_support import PATIENT, book, insert_past
-from tests.support import Clinic, patient
+from tests.support import Clinic, notify_settings, patient
+from tests.support import sql as rows
 
 Client = AsyncTestClient[Litestar]
 
@@ -46,23 +46,10 @@ class Recorder(Channel):
         return Outcome(True)
 
 
-def quiet(settings: Settings) -> Settings:
-    """The app's own worker off: the test drives its workers itself."""
-    return msgspec.structs.replace(settings, notify=msgspec.structs.replace(settings.notify, worker=False))
-
-
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """This module's apps run no worker of their own: each test drives its workers itself."""
-    return quiet(settings)
-
-
-async def rows(settings: Settings, sql: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await connect_one(settings.database)
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()
+    return notify_settings(settings)
 
 
 async def test_each_change_writes_one_outbox_row_with_the_appointment_as_it_was(

@@ -19,12 +19,12 @@ from tests.integration.notify.messaging_support import (
     confirm,
     deliveries,
     pool,
-    rows,
     settle,
     smtp_server,
     with_notify,
 )
 from tests.support import Clinic, make_clinic, patient
+from tests.support import sql as rows
 
 Client = AsyncTestClient[Litestar]
 Headers = dict[str, str]

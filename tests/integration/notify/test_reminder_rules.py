@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from typing import Any
 
-import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -14,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from gateway.settings import Settings
 from store import reminders
 from store.pool import connect_one
-from tests.support import Clinic, make_clinic, patient
+from tests.support import Clinic, make_clinic, notify_settings, patient
 
 Client = AsyncTestClient[Litestar]
 
@@ -22,7 +21,7 @@ Client = AsyncTestClient[Litestar]
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """No worker: these tests are about the rules, not what they make."""
-    return msgspec.structs.replace(settings, notify=msgspec.structs.replace(settings.notify, worker=False))
+    return notify_settings(settings)
 
 
 def rules_of(type_id: str) -> str:

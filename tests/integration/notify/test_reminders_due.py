@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import msgspec
 import pytest
 from litestar import Litestar
@@ -21,7 +20,7 @@ from gateway.settings import Settings
 from store.pool import connect_one, open_pool
 from store.reminders import reminder_still_due
 from tests.integration.appointments.lifecycle_support import book
-from tests.support import Clinic, make_clinic, patient
+from tests.support import Clinic, make_clinic, notify_settings, patient, sql
 
 Client = AsyncTestClient[Litestar]
 DAY = timedelta(days=1)
@@ -30,15 +29,7 @@ DAY = timedelta(days=1)
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The app's own worker off: each test claims (or runs its workers) itself."""
-    return msgspec.structs.replace(settings, notify=msgspec.structs.replace(settings.notify, worker=False))
-
-
-async def sql(settings: Settings, statement: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await connect_one(settings.database)
-    try:
-        return list(await conn.fetch(statement, *args))
-    finally:
-        await conn.close()
+    return notify_settings(settings)
 
 
 async def add_rule(client: Client, admin: dict[str, str], type_id: str, minutes: int, **extra: Any) -> str:

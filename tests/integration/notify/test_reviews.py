@@ -9,15 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from gateway.settings import Settings
-from store.pool import connect_one
 from tests.integration.appointments.lifecycle_support import book
-from tests.support import Clinic, make_clinic, patient
+from tests.support import Clinic, make_clinic, notify_settings, patient, sql
 
 Client = AsyncTestClient[Litestar]
 
@@ -25,15 +23,7 @@ Client = AsyncTestClient[Litestar]
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """No worker: the outbox rows stay as the review wrote them."""
-    return msgspec.structs.replace(settings, notify=msgspec.structs.replace(settings.notify, worker=False))
-
-
-async def sql(settings: Settings, statement: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await connect_one(settings.database)
-    try:
-        return list(await conn.fetch(statement, *args))
-    finally:
-        await conn.close()
+    return notify_settings(settings)
 
 
 async def began(settings: Settings, appointment_id: str, ago: timedelta) -> None:

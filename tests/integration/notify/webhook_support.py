@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-import asyncpg
 import msgspec
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from gateway.settings import Settings
-from store.pool import connect_one
+from tests.support import notify_settings as notify_settings
+from tests.support import sql as sql
 
 Client = AsyncTestClient[Litestar]
 
@@ -93,21 +93,6 @@ class Receiver:
 
     def types(self) -> list[str]:
         return [msgspec.json.decode(r.body)["type"] for r in self.requests]
-
-
-def notify_settings(settings: Settings, **changes: Any) -> Settings:
-    """``settings`` with the app's own worker off (tests drive workers) and ``changes`` to ``notify``."""
-    notify = msgspec.structs.replace(settings.notify, worker=False, **changes)
-    return msgspec.structs.replace(settings, notify=notify)
-
-
-async def sql(settings: Settings, query: str, *args: Any) -> list[asyncpg.Record]:
-    """Run one query on the test's schema (what the API does not show, or time passing)."""
-    conn = await connect_one(settings.database)
-    try:
-        return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
 
 
 async def admin_key(client: Client, admin: dict[str, str], organisation_id: str) -> dict[str, str]:
