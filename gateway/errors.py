@@ -224,6 +224,12 @@ exception_handlers: ExceptionHandlersMap = {
     asyncpg.PostgresConnectionError: _postgres_down,
     asyncpg.CannotConnectNowError: _postgres_down,
     asyncpg.exceptions.ConnectionDoesNotExistError: _postgres_down,
+    # Transient refusals, not the request's fault: "too many clients" (53300), out of memory or
+    # disk (53xxx), an operator's shutdown or a cancelled statement (57xxx), a deadlock or
+    # serialization failure (40xxx). The caller may try again.
+    asyncpg.exceptions.InsufficientResourcesError: _postgres_down,
+    asyncpg.exceptions.OperatorInterventionError: _postgres_down,
+    asyncpg.exceptions.TransactionRollbackError: _postgres_down,
     asyncpg.exceptions.DataError: _bad_value,
     Exception: _unexpected,
 }

@@ -42,7 +42,8 @@ async def open_pool(settings: DatabaseSettings) -> asyncpg.Pool[Any]:
     When Postgres does not answer yet (it starts after the gateway, or is failing over), the pool
     opens empty instead of failing the start: requests that need Postgres answer 503 (and
     ``/healthz`` names it) until it answers, then connections are made as they are needed. A
-    refusal by Postgres itself (wrong database, password) still fails the start.
+    refusal that waiting will not cure (wrong database, password) still fails the start; "too many
+    clients" and "starting up" are waited out the same way.
     """
     options: dict[str, Any] = {
         "connect": _connect,
@@ -53,7 +54,11 @@ async def open_pool(settings: DatabaseSettings) -> asyncpg.Pool[Any]:
     }
     try:
         pool = await asyncpg.create_pool(settings.url, min_size=settings.pool_min, **options)
-    except asyncpg.ConnectionFailureError as exc:
+    except (
+        asyncpg.ConnectionFailureError,
+        asyncpg.exceptions.InsufficientResourcesError,  # "too many clients" for now
+        asyncpg.exceptions.CannotConnectNowError,  # starting up or shutting down
+    ) as exc:
         logger.warning("Postgres does not answer (%s); serving 503 until it does", exc)
         pool = await asyncpg.create_pool(settings.url, min_size=0, **options)
     assert pool is not None
@@ -63,7 +68,11 @@ async def open_pool(settings: DatabaseSettings) -> asyncpg.Pool[Any]:
 async def connect_one(settings: DatabaseSettings) -> asyncpg.Connection[Any]:
     """One connection of its own, outside the pool (a ``LISTEN`` needs one that stays put)."""
     conn: asyncpg.Connection[Any] = await _connect(settings.url, server_settings=server_settings(settings))
-    await _init_connection(conn)
+    try:
+        await _init_connection(conn)
+    except BaseException:  # cancelled or failed half-way: never leave an open connection to the GC
+        conn.terminate()
+        raise
     return conn
 
 

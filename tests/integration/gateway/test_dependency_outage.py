@@ -6,14 +6,16 @@ import contextlib
 import socket
 import socketserver
 import threading
+import uuid
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import msgspec
 from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.support import free_port, make_clinic
+from tests.support import free_port, make_clinic, notify_settings
 
 
 async def test_redis_away_gives_503_with_the_dependency_named(settings: Settings, admin: dict[str, str]) -> None:
@@ -115,3 +117,40 @@ async def test_a_gateway_started_before_postgres_answers_503_then_recovers(
             assert r.status_code == 200, r.text
     finally:
         relay.close()
+
+
+async def test_postgres_refusing_more_connections_gives_503_then_recovers(
+    settings: Settings, admin: dict[str, str]
+) -> None:
+    """ "Too many clients" is Postgres being busy, not the request's fault: 503 naming Postgres (the
+    start and the request both wait it out), then the same gateway serves once a slot is free."""
+    async with AsyncTestClient(app=create_app(settings), timeout=30) as up:
+        clinic = await make_clinic(up, admin)
+    role = f"gw_limited_{uuid.uuid4().hex[:12]}"
+    schema = settings.database.schema
+    owner = await asyncpg.connect(settings.database.url)
+    await owner.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 1')
+    await owner.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+    await owner.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
+    url = urlsplit(settings.database.url)
+    as_role = urlunsplit(url._replace(netloc=f"{role}@{url.hostname}:{url.port or 5432}"))
+    limited = msgspec.structs.replace(
+        notify_settings(settings), database=msgspec.structs.replace(settings.database, url=as_role, pool_min=1)
+    )
+    squatter = await asyncpg.connect(as_role)  # the role's only connection
+    try:
+        async with AsyncTestClient(app=create_app(limited), timeout=30) as gateway:
+            r = await gateway.get(f"/v1/doctors/{clinic.doctor_id}")
+            assert r.status_code == 503, r.text
+            assert (r.json()["code"], r.json()["dependency"]) == ("unavailable", "postgres")
+            assert r.headers["retry-after"] == "1"
+
+            await squatter.close()
+            r = await gateway.get(f"/v1/doctors/{clinic.doctor_id}")
+            assert r.status_code == 200, r.text
+            assert r.json()["id"] == clinic.doctor_id
+    finally:
+        await squatter.close()
+        await owner.execute(f'DROP OWNED BY "{role}"')
+        await owner.execute(f'DROP ROLE "{role}"')
+        await owner.close()
