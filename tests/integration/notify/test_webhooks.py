@@ -197,11 +197,16 @@ async def test_a_subscription_failing_for_days_is_disabled_and_its_admins_told_o
         await worker.pass_once()
         assert (await sql(settings, "SELECT enabled FROM webhooks WHERE id = $1", uuid.UUID(hook["id"])))[0][0]
 
-        # three days of failures later, two more messages fail in one pass (concurrently)
+        # three days of failures later, two more messages fail in one pass (concurrently): the
+        # receiver answers neither before both arrived, or the first failure's disable could stop
+        # the second before it is sent (right, but not the case this test is about)
         await sql(settings, "UPDATE webhooks SET failing_since = now() - interval '73 hours'")
         await book(client, clinic, clinic.at(3, 11), who)
         await due_now(settings)
+        failing.gate = asyncio.Event()
+        both = asyncio.create_task(_open_gate_at(failing, 3))
         await worker.pass_once()
+        await both
         assert len(failing.requests) == 3
         row = (await sql(settings, "SELECT * FROM webhooks WHERE id = $1", uuid.UUID(hook["id"])))[0]
         assert row["enabled"] is False
@@ -247,6 +252,22 @@ async def test_410_gone_disables_at_once(
     assert len(await sql(settings, "SELECT 1 FROM outbox WHERE event_type = 'webhook.disabled'")) == 1
     r = await client.post(f"/v1/admin/webhook-deliveries/{(await _ids(settings))[0]}/replay", headers=org_admin)
     assert r.status_code == 409 and r.json()["code"] == "webhook_disabled"
+
+
+async def _open_gate_at(receiver: Receiver, count: int) -> None:
+    """Open the receiver's gate once ``count`` requests have arrived (after 10 s regardless, so a
+    worker that sends one at a time fails the test's count rather than hanging it)."""
+    assert receiver.gate is not None
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                receiver.arrived.clear()
+                if len(receiver.requests) >= count:
+                    break
+                await receiver.arrived.wait()
+    except TimeoutError:
+        pass
+    receiver.gate.set()
 
 
 async def _ids(settings: Settings) -> list[str]:
