@@ -446,7 +446,8 @@ class Stream:
         out = []
         if track.last is None:
             out += await self._resolve(envelope.doctor_id, track)
-        assert track.last is not None
+            if track.last is None:
+                return out  # unfollowed (or followed anew) while reading: that follow resolves itself
         if envelope.seq <= track.last:
             return out  # already sent from the log (or before the client's position)
         if envelope.seq > track.last + 1:
@@ -456,8 +457,14 @@ class Stream:
         out.append(envelope)
         return out
 
+    # Each read below awaits Redis; meanwhile the client may unfollow the doctor, or follow it anew
+    # (a new track, with its own _Resolve queued). What was read for a track no longer followed is
+    # dropped: sent, it would come again when the new track resolves from the client's position.
+
     async def _resolve(self, doctor_id: str, track: _Track) -> list[Envelope]:
         read = await self._replay.read(doctor_id, track.after)
+        if self.tracks.get(doctor_id) is not track:
+            return []
         if track.after is None:
             track.start = track.last = read.current
             return []
@@ -468,10 +475,14 @@ class Stream:
         assert track.last is not None
         after = track.last
         read = await self._replay.read(doctor_id, after)
+        if self.tracks.get(doctor_id) is not track:
+            return []
         return self._apply(doctor_id, track, after, missed(after, read, track.last_ts), read.current)
 
     async def _resync(self, doctor_id: str, track: _Track) -> list[Envelope]:
         read = await self._replay.read(doctor_id, None)
+        if self.tracks.get(doctor_id) is not track:
+            return []
         return self._apply(doctor_id, track, track.last or 0, None, read.current)
 
     @staticmethod
