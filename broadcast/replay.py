@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import msgspec
 from redis.asyncio import Redis
@@ -16,7 +17,7 @@ from redis.asyncio import Redis
 from broadcast.events import Envelope
 from holds.batch import Batcher
 from holds.keys import Keys
-from holds.scripts import package_script
+from holds.scripts import Script
 
 logger = logging.getLogger("broadcast.replay")
 
@@ -31,39 +32,51 @@ class LogRead:
     """Newest first, from ``current`` down to ``after`` at most."""
 
 
+class ReplayReadArgs(msgspec.Struct, array_like=True, frozen=True):
+    after: int
+    """The client's last ``seq``; -1 asks for the current ``seq`` only."""
+
+
+class ReplayReply(NamedTuple):
+    current: int
+    entries: list[str]
+    """The log's newest entries, newest first, as Redis keeps them (JSON)."""
+
+
+def _decode_replay(reply: list[Any]) -> ReplayReply:
+    return ReplayReply(int(reply[0]), reply[1:])
+
+
+REPLAY_READ = Script("broadcast", "replay_read", ReplayReadArgs, _decode_replay)
+
+
 class ReplayLog:
     """Reads a doctor's replay log (one round trip, atomic with the sequence number).
 
     Args:
         redis: the Redis the hold scripts write the logs to.
         keys: key names under the deployment's prefix.
-        batcher: when given, reads go through it: when thousands of streams catch up at once
-            (the hub reconnected, a burst of new pages), their reads share a few pipelines
-            instead of each taking a pooled connection of its own.
+        batcher: the batcher reads go through (the engine's, usually): when thousands of streams
+            catch up at once (the hub reconnected, a burst of new pages), their reads share a few
+            pipelines instead of each taking a pooled connection of its own. Without one, a
+            batcher of its own.
     """
 
     def __init__(self, redis: Redis, keys: Keys, batcher: Batcher | None = None) -> None:
         self._keys = keys
-        self._script = redis.register_script(package_script("broadcast", "replay_read"))
-        self._batcher = batcher
+        self._batcher = batcher or Batcher(redis)
 
     async def read(self, doctor_id: str, after: int | None) -> LogRead:
         """The doctor's current ``seq`` and, when ``after`` is given, the entries after it (and at it)."""
         keys = (self._keys.seq(doctor_id), self._keys.log(doctor_id))
-        position = -1 if after is None else after
-        if self._batcher is None:
-            raw = await self._script(keys=keys, args=[position])
-        else:
-            (raw,) = await self._batcher.execute((self._script, 2, *keys, position))
-            if isinstance(raw, Exception):
-                raise raw
+        reply = await self._batcher.run(REPLAY_READ.call(keys, ReplayReadArgs(-1 if after is None else after)))
         entries = []
-        for item in raw[1:]:
+        for item in reply.entries:
             try:
                 entries.append(Envelope.parse(item))
             except msgspec.DecodeError:
                 logger.warning("ignored a malformed replay log entry of doctor %s", doctor_id)
-        return LogRead(int(raw[0]), entries)
+        return LogRead(reply.current, entries)
 
 
 def missed(after: int, read: LogRead, seen_ts: int | None = None) -> list[Envelope] | None:

@@ -17,6 +17,7 @@ import logging
 import uuid
 from typing import Any
 
+import msgspec
 from litestar.connection import ASGIConnection
 from redis.asyncio import Redis
 
@@ -26,9 +27,20 @@ from gateway.errors import RateLimited
 from gateway.ratelimit import Limiter, client_network
 from gateway.settings import Settings
 from holds.batch import Batcher
-from holds.scripts import package_script
+from holds.scripts import Script
 
 logger = logging.getLogger("gateway.abuse")
+
+
+class ReserveArgs(msgspec.Struct, array_like=True, frozen=True):
+    now_ms: int
+    limit: int
+    member: str
+    deadline_ms: int
+
+
+RESERVE = Script("gateway", "live_holds_reserve", ReserveArgs, lambda reply: bool(reply))
+"""Whether the place was taken (``False``: the patient is at the limit)."""
 
 
 class LiveHolds:
@@ -48,7 +60,6 @@ class LiveHolds:
         self.prefix = prefix
         self.limit = limit
         self.enabled = enabled
-        self._reserve = redis.register_script(package_script("gateway", "live_holds_reserve"))
 
     def _key(self, organisation_id: uuid.UUID | None, patient_ref: str) -> str:
         return f"{self.prefix}:lh:{organisation_id}:{patient_ref}"
@@ -63,10 +74,8 @@ class LiveHolds:
             return None
         member = f"pending:{uuid.uuid4()}"
         key = self._key(who.organisation_id, who.patient_ref)
-        (taken,) = await self.batcher.execute((self._reserve, 1, key, now_ms, self.limit, member, now_ms + ttl_ms))
-        if isinstance(taken, Exception):
-            raise taken
-        if not taken:
+        args = ReserveArgs(now_ms=now_ms, limit=self.limit, member=member, deadline_ms=now_ms + ttl_ms)
+        if not await self.batcher.run(RESERVE.call([key], args)):
             raise RateLimited(
                 f"You already hold {self.limit} slot(s); confirm or release one first.",
                 code="too_many_holds",

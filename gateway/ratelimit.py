@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
+import msgspec
 from litestar.connection import ASGIConnection
 from redis.asyncio import Redis
 
 from gateway.errors import RateLimited
 from gateway.settings import Rate
 from holds.batch import Batcher
-from holds.scripts import package_script
+from holds.scripts import Script
+
+
+class RateCountArgs(msgspec.Struct, array_like=True, frozen=True):
+    window_ms: int
+
+
+class Count(NamedTuple):
+    used: int
+    """Requests counted in this window, this one included."""
+    ttl_ms: int
+    """What the window has left."""
+
+
+RATE_COUNT = Script("gateway", "rate_count", RateCountArgs, lambda reply: Count(int(reply[0]), int(reply[1])))
 
 
 def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -52,7 +67,6 @@ class Limiter:
         self.prefix = prefix
         self.enabled = enabled
         self.batcher = batcher or Batcher(redis)
-        self._script = redis.register_script(package_script("gateway", "rate_count"))
 
     async def check(self, scope: str, ident: str, rate: Rate) -> None:
         """Count one request of ``ident`` against ``rate``.
@@ -78,18 +92,18 @@ class Limiter:
         if not self.enabled or not checks:
             return
         keys = [f"{self.prefix}:rl:{scope}:{ident}" for scope, ident, _ in checks]
-        replies = await self.batcher.execute(
-            *((self._script, 1, key, rate.seconds * 1000) for key, (_, _, rate) in zip(keys, checks, strict=True))
+        counts = await self.batcher.run_all(
+            [
+                RATE_COUNT.call([key], RateCountArgs(rate.seconds * 1000))
+                for key, (_, _, rate) in zip(keys, checks, strict=True)
+            ]
         )
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-        for n, ((scope, _, rate), (count, ttl_ms)) in enumerate(zip(checks, replies, strict=True)):
-            if int(count) > rate.count:
+        for n, ((scope, _, rate), (used, ttl_ms)) in enumerate(zip(checks, counts, strict=True)):
+            if used > rate.count:
                 later = [("DECR", key) for key in keys[n + 1 :]]
                 if later:
                     await self.batcher.execute(*later)
-                retry_after = max(1, math.ceil(int(ttl_ms) / 1000))
+                retry_after = max(1, math.ceil(ttl_ms / 1000))
                 raise RateLimited(
                     f"Too many requests: at most {rate.count} per {rate.seconds} s. Try again in {retry_after} s.",
                     code=(codes or {}).get(scope),

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import hiredis
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, ResponseError
 
+from holds.scripts import Call, Script
+
+R = TypeVar("R")
+
 Command = Sequence[Any]
-"""``(name, *args)``, or ``(script, numkeys, *keys, *args)`` with a registered script: sent as a
+"""``(name, *args)``, or ``(script, numkeys, *keys, *args)`` with a :class:`~holds.scripts.Script`: sent as a
 plain ``EVALSHA`` and, when Redis answers ``NOSCRIPT`` (it restarted or flushed its scripts),
 loaded and sent once more, so no caller handles that case."""
 
@@ -58,6 +61,17 @@ class Batcher:
             self._scheduled = True
             loop.call_soon(self._flush)
         return await future
+
+    async def run(self, call: Call[R], *also: Command) -> R:
+        """One script call (with ``also``, plain commands sent right after it in the same batch, whose
+        replies are not wanted); its typed result."""
+        replies = await self.execute(call.command(), *also)
+        return call.result(replies[0])
+
+    async def run_all(self, calls: Sequence[Call[R]]) -> list[R]:
+        """Several script calls back to back, in one round trip; their results, in order."""
+        replies = await self.execute(*(call.command() for call in calls))
+        return [call.result(reply) for call, reply in zip(calls, replies, strict=True)]
 
     def _flush(self) -> None:
         self._scheduled = False
@@ -135,7 +149,7 @@ class Batcher:
 
 
 def _is_script(command: Command) -> bool:
-    return isinstance(command[0], AsyncScript)
+    return isinstance(command[0], Script)
 
 
 def _wire(command: Command) -> tuple[Any, ...]:

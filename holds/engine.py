@@ -7,13 +7,14 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal, cast
 
 from redis.asyncio import Redis
 
+from holds import scripts as lua
 from holds.batch import Batcher
-from holds.keys import CELL_MS, Keys, cell_numbers, new_hold_token, token_hash
-from holds.scripts import Scripts
+from holds.keys import CELL_MS, Keys, new_hold_token, token_hash
+from holds.scripts import Cold, Held
 
 logger = logging.getLogger("holds.engine")
 
@@ -115,7 +116,6 @@ class HoldEngine:
     ) -> None:
         self.redis = redis
         self.keys = keys
-        self.scripts = Scripts(redis)
         self.batcher = Batcher(redis)
         self._warmer = warmer
         self._stale = stale
@@ -130,16 +130,9 @@ class HoldEngine:
         k = self.keys
         return [k.seq(doctor), k.log(doctor), k.holds(doctor), k.spans(doctor)]
 
-    def _common(self, doctor_id: uuid.UUID | str) -> list[Any]:
-        doctor = str(doctor_id)
-        return [self.keys.base(doctor), self.keys.channel(doctor), self._log_max, doctor]
-
-    async def _run(self, name: str, keys: Sequence[Any], args: Sequence[Any] = ()) -> Any:
-        """One script call, sent with the other requests' commands of the moment (holds/batch.py)."""
-        (result,) = await self.batcher.execute(self.scripts.evalsha(name, keys, args))
-        if isinstance(result, Exception):
-            raise result
-        return result
+    def _announce(self, doctor: str) -> tuple[str, int, str]:
+        """The first arguments of every script that announces: channel, log size, doctor."""
+        return self.keys.channel(doctor), self._log_max, doctor
 
     async def hold(
         self,
@@ -167,31 +160,28 @@ class HoldEngine:
             *self._doctor_keys(doctor), self.keys.hold(doctor, hold), self.keys.warm(doctor),
             self.keys.longest_span(doctor), *self.keys.cells(doctor, start_ms, block_ms),
         ]  # fmt: skip
-        args = [
-            *self._common(doctor), hold, token_hash(token), ttl_ms, self._history_ms,
-            iso(start), iso(end), start_ms, block_ms, str(appointment_type_id), patient_ref,
-        ]  # fmt: skip
+        call = lua.HOLD.call(keys, lua.HoldArgs(
+            *self._announce(doctor), hold_id=hold, token_hash=token_hash(token), ttl_ms=ttl_ms,
+            history_ms=self._history_ms, start_iso=iso(start), end_iso=iso(end), start_ms=start_ms,
+            block_ms=block_ms, type_id=str(appointment_type_id), patient_ref=patient_ref,
+        ))  # fmt: skip
         healed = False
         for _ in range(3):
             # One round trip: the script and the sweeper's index entry travel in one pipeline (with
             # the other requests' commands of this moment, see holds/batch.py). A
             # losing hold leaves an index entry the sweeper drops at its deadline.
-            result, _ = await self.batcher.execute(
-                self.scripts.evalsha("hold", keys, args),
-                ("ZADD", self.keys.due, _estimated_deadline(ttl_ms), f"{doctor}|{hold}"),
+            result = await self.batcher.run(
+                call, ("ZADD", self.keys.due, _estimated_deadline(ttl_ms), f"{doctor}|{hold}")
             )
-            if isinstance(result, Exception):
-                raise result
-            if result[0] == "cold":
+            if isinstance(result, Held):
+                return NewHold(hold_id, token, from_ms(result.deadline_ms), result.seq)
+            if isinstance(result, Cold):
                 await self.warm(doctor_id, await self._warmer(doctor_id))
                 continue
-            if result[0] == "taken":
-                if len(result) > 1 and not healed and await self._heal(doctor_id, str(result[1])):
-                    healed = True
-                    continue
-                return None
-            _, seq, deadline = result
-            return NewHold(hold_id, token, from_ms(int(deadline)), int(seq))
+            if result.booked is not None and not healed and await self._heal(doctor_id, result.booked):
+                healed = True
+                continue
+            return None
         raise RuntimeError("Redis lost the doctor's booked cells again right after re-warming them")
 
     async def _heal(self, doctor_id: uuid.UUID, booked: str) -> bool:
@@ -241,8 +231,8 @@ class HoldEngine:
         doctor = str(doctor_id)
         keys = [*self._doctor_keys(doctor), self.keys.hold(doctor, hold_id)]
         keys += self.keys.cells(doctor, to_ms(state.start), to_ms(state.blocked_until))
-        result = await self._run("release", keys, [*self._common(doctor_id), str(hold_id), token_hash(token)])
-        return str(result[0])
+        args = lua.ReleaseArgs(*self._announce(doctor), hold_id=str(hold_id), token_hash=token_hash(token))
+        return (await self.batcher.run(lua.RELEASE.call(keys, args))).status
 
     def _hold_keys(self, state: HoldState) -> list[str]:
         doctor = str(state.doctor_id)
@@ -256,17 +246,16 @@ class HoldEngine:
             ``("ok", None)``; ``("booked", appointment_id)`` when a confirm already finished;
             ``("busy", None)`` while another confirm runs; ``("gone", status)``; ``("unknown", None)``.
         """
-        keys = self._hold_keys(state)
-        args = [*self._common(state.doctor_id), str(state.hold_id), token_hash(token), grace_ms]
-        result, _ = await self.batcher.execute(
-            self.scripts.evalsha("confirm_begin", keys, args),
+        args = lua.ConfirmBeginArgs(
+            *self._announce(str(state.doctor_id)), hold_id=str(state.hold_id), token_hash=token_hash(token),
+            grace_ms=grace_ms,
+        )  # fmt: skip
+        result = await self.batcher.run(
+            lua.CONFIRM_BEGIN.call(self._hold_keys(state), args),
             ("ZADD", self.keys.due, _estimated_deadline(grace_ms), f"{state.doctor_id}|{state.hold_id}"),
         )
-        if isinstance(result, Exception):
-            raise result
-        outcome: BeginOutcome = result[0]
-        detail = str(result[1]) if outcome in ("booked", "gone") else None
-        return outcome, detail
+        outcome = cast(BeginOutcome, result.status)
+        return outcome, result.detail if outcome in ("booked", "gone") else None
 
     async def end_confirm(
         self,
@@ -275,12 +264,11 @@ class HoldEngine:
         appointment_id: uuid.UUID | None = None,
     ) -> None:
         """Record what Postgres answered: booked, refused (slot taken) or retry (unreachable)."""
-        keys = self._hold_keys(state)
-        args = [
-            *self._common(state.doctor_id), str(state.hold_id), outcome,
-            str(appointment_id or ""), to_ms(state.blocked_until),
-        ]  # fmt: skip
-        await self._run("confirm_end", keys, args)
+        args = lua.ConfirmEndArgs(
+            *self._announce(str(state.doctor_id)), hold_id=str(state.hold_id), outcome=outcome,
+            appointment_id=str(appointment_id or ""), block_ms=to_ms(state.blocked_until),
+        )  # fmt: skip
+        await self.batcher.run(lua.CONFIRM_END.call(self._hold_keys(state), args))
 
     async def free(
         self, doctor_id: uuid.UUID, appointment_id: uuid.UUID, start: datetime, end: datetime, blocked_until: datetime
@@ -292,18 +280,20 @@ class HoldEngine:
         """
         doctor = str(doctor_id)
         keys = [*self._doctor_keys(doctor), *self.keys.cells(doctor, to_ms(start), to_ms(blocked_until))]
-        args = [*self._common(doctor), str(appointment_id), iso(start), iso(end)]
-        result = await self._run("free", keys, args)
-        return int(result[1])
+        args = lua.FreeArgs(
+            *self._announce(doctor), appointment_id=str(appointment_id), start_iso=iso(start), end_iso=iso(end)
+        )
+        return int((await self.batcher.run(lua.FREE.call(keys, args))).detail or 0)
 
     async def resync(self, doctor_id: uuid.UUID) -> int:
         """Tell every open page of the doctor to fetch the slots again (windows or overrides changed)."""
         # the event also goes to the deployment-wide resync channel, which every process's hub listens to
-        args = [*self._common(doctor_id), self.keys.resync_channel()]
-        result = await self._run("resync", self._doctor_keys(str(doctor_id)), args)
+        doctor = str(doctor_id)
+        args = lua.ResyncArgs(*self._announce(doctor), resync_channel=self.keys.resync_channel())
+        result = await self.batcher.run(lua.RESYNC.call(self._doctor_keys(doctor), args))
         for forget in self.on_resync:
             forget(doctor_id)
-        return int(result[1])
+        return int(result.detail or 0)
 
     async def snapshot(
         self, doctor_id: uuid.UUID, start: datetime | None = None, end: datetime | None = None
@@ -318,25 +308,25 @@ class HoldEngine:
         """
         doctor = str(doctor_id)
         keys = [*self._doctor_keys(doctor), self.keys.longest_span(doctor)]
-        bounds = [to_ms(start) if start else 0, to_ms(end) if end else _FAR_FUTURE_MS]
-        seq, members = await self._run("snapshot", keys, bounds)
+        bounds = lua.SnapshotArgs(to_ms(start) if start else 0, to_ms(end) if end else _FAR_FUTURE_MS)
+        reply = await self.batcher.run(lua.SNAPSHOT.call(keys, bounds))
         held = []
-        for member in members:
-            hold_id, start_ms, block_ms = member.split("|")
-            held.append(HeldInterval(hold_id, from_ms(int(start_ms)), from_ms(int(block_ms))))
-        return Snapshot(int(seq), held)
+        for member in reply.members:
+            # hold_id|start_iso|end_iso|start_ms|block_ms (hold_id|start_ms|block_ms before an upgrade)
+            parts = member.split("|")
+            held.append(HeldInterval(parts[0], from_ms(int(parts[-2])), from_ms(int(parts[-1]))))
+        return Snapshot(reply.seq, held)
 
     async def warm(self, doctor_id: uuid.UUID, booked: Sequence[BookedInterval]) -> None:
         """Write a doctor's booked cells (from Postgres) and mark the doctor warm."""
         keys = [self.keys.warm(doctor_id)]
-        args: list[Any] = [WARM_TTL_MS]
-        base = self.keys.base(doctor_id)
+        cells: list[str | int] = []
         for appointment in booked:
             block_ms = to_ms(appointment.blocked_until)
-            for n in cell_numbers(to_ms(appointment.start), block_ms):
-                keys.append(f"{base}cell:{n}")
-                args += [f"b:{appointment.appointment_id}", block_ms]
-        await self._run("warm", keys, args)
+            for key in self.keys.cells(doctor_id, to_ms(appointment.start), block_ms):
+                keys.append(key)
+                cells += [f"b:{appointment.appointment_id}", block_ms]
+        await self.batcher.run(lua.WARM.call(keys, lua.WarmArgs(WARM_TTL_MS, cells)))
 
     async def expire_due(self, limit: int = 500) -> int:
         """One sweep: expire (and announce) holds whose deadline has passed.
@@ -355,18 +345,18 @@ class HoldEngine:
         for member, score in due:
             doctor, _, hold = member.partition("|")
             try:
-                doctor_id = uuid.UUID(doctor)
+                doctor = str(uuid.UUID(doctor))
             except ValueError:
                 # not an entry this engine wrote: drop it, or it would stall every later deadline
-                await self._run("due_remove", [self.keys.due], [member, score])
+                await self.batcher.run(lua.DUE_REMOVE.call([self.keys.due], lua.DueRemoveArgs(member, score)))
                 continue
             keys = [*self._doctor_keys(doctor), self.keys.hold(doctor, hold)]
-            result = await self._run("expire", keys, [*self._common(doctor_id), hold])
-            if result[0] == "later":
-                await self.redis.zadd(self.keys.due, {member: int(result[1])}, gt=True)
+            result = await self.batcher.run(lua.EXPIRE.call(keys, lua.ExpireArgs(*self._announce(doctor))))
+            if result.status == "later":
+                await self.redis.zadd(self.keys.due, {member: int(result.detail or 0)}, gt=True)
                 continue
-            expired += result[0] == "expired"
-            await self._run("due_remove", [self.keys.due], [member, score])
+            expired += result.status == "expired"
+            await self.batcher.run(lua.DUE_REMOVE.call([self.keys.due], lua.DueRemoveArgs(member, score)))
         return expired
 
 

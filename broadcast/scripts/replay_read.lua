@@ -1,5 +1,6 @@
 -- One atomic read of a doctor's sequence number and the newest replay log entries.
--- KEYS[1] seq, KEYS[2] log; ARGV[1] after (-1: only the current seq).
+-- KEYS[1] seq, KEYS[2] log
+-- ARGV: after (-1: only the current seq)
 -- Returns {current, newest entry, ...} down to the entry of seq == after (when the log has it):
 -- that one extra entry lets the caller check the log continues what the client saw.
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')

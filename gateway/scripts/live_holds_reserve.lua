@@ -1,5 +1,6 @@
 -- Take a place for one more live hold of a patient, unless they have `limit` already.
--- KEYS[1] the patient's live holds (scored by deadline); ARGV: now_ms, limit, member, deadline_ms
+-- KEYS[1] the patient's live holds (scored by deadline)
+-- ARGV: now_ms, limit, member, deadline_ms
 -- Returns 1 when the place was taken, 0 when the patient is at the limit.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end

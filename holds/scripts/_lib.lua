@@ -1,13 +1,15 @@
 -- Shared helpers, prepended to every hold script when it is loaded (holds/scripts.py).
 -- Every key of one doctor carries the doctor's hash tag, and every key a script touches arrives
 -- in KEYS (the Python side builds the names), so the scripts run unchanged on Redis Cluster.
--- The one exception is expire_due below: which holds have lapsed is known only inside the script.
+-- Each script names its ARGV in its header ("-- ARGV: a, b, ...") in the order of its argument
+-- struct in holds/scripts.py (a test compares the two) and unpacks them in that order.
 --
 -- A doctor's scripts get the doctor's keys first, in this order (HoldEngine._doctor_keys):
 --   KEYS[1] seq, KEYS[2] replay log, KEYS[3] holds (deadline index), KEYS[4] spans (interval index)
 -- "holds" scores each live hold's member by its deadline (lapses); "spans" scores the same member
--- by its start (what /slots reads for a range). A member is "hold_id|start_ms|block_ms"; a hold is
--- in both indexes or in neither, and every script that adds or removes it does both.
+-- by its start (what /slots reads for a range). A member is "hold_id|start_iso|end_iso|start_ms|block_ms"
+-- (what its release announces, and what /slots needs); a hold is in both indexes or in neither,
+-- and every script that adds or removes it does both.
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -38,28 +40,34 @@ local function unindex(d, member)
 end
 
 -- Expire one hold whose deadline has passed; the ZREM decides who announces, so a lapse is
--- announced exactly once whoever gets there first (a new hold, the sweeper of any process).
+-- announced exactly once whoever gets there first (a new hold's expire_due, the sweeper of any
+-- process). The hash is marked here, by whoever has it in KEYS; until then a reader takes
+-- "held" or "confirming" with a past deadline for expired.
 local function expire_hold(d, hkey, channel, log_max, doctor_id, now)
   local h = redis.call('HMGET', hkey, 'status', 'member', 'deadline', 'start', 'end')
   local status, member, deadline = h[1], h[2], tonumber(h[3])
   if not status then return 'gone' end
   if status ~= 'held' and status ~= 'confirming' then return 'gone' end
   if deadline >= now then return deadline end
-  if unindex(d, member) == 0 then return 'gone' end
   redis.call('HSET', hkey, 'status', 'expired')
+  if unindex(d, member) == 0 then return 'gone' end
   announce(d, channel, log_max, 'slot.released', doctor_id, h[4], h[5], now)
   return 'expired'
 end
 
--- Expire (and announce) every lapsed hold of the doctor. The hold hashes are found here from the
--- doctor's base key ("P:{doctor}:"), as nobody outside knows which holds lapsed; they carry the
--- doctor's hash tag, so on Cluster they live in the same slot as the declared keys.
-local function expire_due(d, base, channel, log_max, doctor_id, now)
+-- Announce (and take out of both indexes) every lapsed hold of the doctor, from the deadline
+-- index alone: its members carry what the release event says, so no hold hash outside KEYS is
+-- touched. The hashes are marked expired by the sweeper (expire.lua), which has them in KEYS.
+local function expire_due(d, channel, log_max, doctor_id, now)
   -- strictly before now: Redis treats a key as expired once now > its PXAT
   local due = redis.call('ZRANGEBYSCORE', d.holds, '-inf', '(' .. now)
   for _, member in ipairs(due) do
-    local hold_id = string.match(member, '^([^|]+)')
-    expire_hold(d, base .. 'hold:' .. hold_id, channel, log_max, doctor_id, now)
+    local start_iso, end_iso = string.match(member, '^[^|]+|([^|]+)|([^|]+)|%d+|%d+$')
+    -- a member of the earlier form (hold_id|start_ms|block_ms, written before an upgrade) names
+    -- no times: the sweeper announces that one, with its hash in KEYS
+    if start_iso and unindex(d, member) == 1 then
+      announce(d, channel, log_max, 'slot.released', doctor_id, start_iso, end_iso, now)
+    end
   end
 end
 

@@ -1,10 +1,11 @@
 -- Check the token and keep the hold alive while its appointment is written to Postgres.
 -- KEYS[1..4] the doctor's keys (see _lib.lua), KEYS[5] hold hash, KEYS[6..] cells
--- ARGV: base, channel, log_max, doctor_id, hold_id, token_hash, grace_ms
+-- ARGV: channel, log_max, doctor_id, hold_id, token_hash, grace_ms
 local d = doctor_keys()
-local channel, log_max, doctor_id, hold_id = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local channel, log_max, doctor_id, hold_id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local token_hash, grace_ms = ARGV[5], tonumber(ARGV[6])
 local h = redis.call('HMGET', KEYS[5], 'status', 'token', 'member', 'deadline', 'appointment_id')
-if not h[1] or h[2] ~= ARGV[6] then return {'unknown'} end
+if not h[1] or h[2] ~= token_hash then return {'unknown'} end
 local status = h[1]
 if status == 'booked' then return {'booked', h[5]} end
 if status == 'confirming' then return {'busy'} end
@@ -14,7 +15,7 @@ if tonumber(h[4]) < now then
   expire_hold(d, KEYS[5], channel, log_max, doctor_id, now)
   return {'gone', 'expired'}
 end
-local deadline = now + tonumber(ARGV[7])
+local deadline = now + grace_ms
 for i = 6, #KEYS do
   redis.call('SET', KEYS[i], hold_id, 'PXAT', deadline)
 end

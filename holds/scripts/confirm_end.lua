@@ -4,20 +4,20 @@
 -- outcome 'retry': the write failed (Postgres unreachable, or anything unexpected); the holder
 -- has the hold back, with the time it had left, and may try again.
 -- KEYS[1..4] the doctor's keys (see _lib.lua), KEYS[5] hold hash, KEYS[6..] cells
--- ARGV: base, channel, log_max, doctor_id, hold_id, outcome, appointment_id, block_ms
+-- ARGV: channel, log_max, doctor_id, hold_id, outcome, appointment_id, block_ms
 local d = doctor_keys()
-local channel, log_max, doctor_id, hold_id = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local outcome = ARGV[6]
+local channel, log_max, doctor_id, hold_id = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local outcome, appointment_id, block_ms = ARGV[5], ARGV[6], ARGV[7]
 local h = redis.call('HMGET', KEYS[5], 'status', 'member', 'start', 'end', 'deadline')
 local now = now_ms()
 if outcome == 'booked' then
-  local booked = 'b:' .. ARGV[7]
+  local booked = 'b:' .. appointment_id
   for i = 6, #KEYS do
-    redis.call('SET', KEYS[i], booked, 'PXAT', ARGV[8])
+    redis.call('SET', KEYS[i], booked, 'PXAT', block_ms)
   end
   -- from here /slots sees the appointment in Postgres, not the hold in the interval index
   if h[2] then unindex(d, h[2]) end
-  redis.call('HSET', KEYS[5], 'status', 'booked', 'appointment_id', ARGV[7])
+  redis.call('HSET', KEYS[5], 'status', 'booked', 'appointment_id', appointment_id)
   local seq = announce(d, channel, log_max, 'slot.booked', doctor_id, h[3], h[4], now)
   return {'ok', seq}
 end

@@ -1,10 +1,10 @@
 -- The holder lets a hold go.
 -- KEYS[1..4] the doctor's keys (see _lib.lua), KEYS[5] hold hash, KEYS[6..] cells
--- ARGV: base, channel, log_max, doctor_id, hold_id, token_hash
+-- ARGV: channel, log_max, doctor_id, hold_id, token_hash
 local d = doctor_keys()
-local channel, log_max, doctor_id, hold_id = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local channel, log_max, doctor_id, hold_id, token_hash = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
 local h = redis.call('HMGET', KEYS[5], 'status', 'token', 'member', 'start', 'end', 'deadline')
-if not h[1] or h[2] ~= ARGV[6] then return {'unknown'} end
+if not h[1] or h[2] ~= token_hash then return {'unknown'} end
 local now = now_ms()
 if h[1] == 'confirming' then return {'busy'} end
 if h[1] ~= 'held' then return {'gone', h[1]} end

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
+from gateway.ratelimit import RATE_COUNT, Count, RateCountArgs
 from holds.batch import Batcher
 from holds.keys import Keys
 
@@ -87,11 +88,25 @@ async def test_a_cancelled_caller_leaves_the_others_their_replies(redis: Redis, 
 
 async def test_a_script_redis_forgot_is_loaded_and_sent_again(redis: Redis, keys: Keys) -> None:
     batcher = CountingBatcher(redis)
-    script = redis.register_script("return redis.call('INCR', KEYS[1])")
+    window = RateCountArgs(window_ms=60_000)
+    first, second = RATE_COUNT.call([f"{keys.prefix}:s1"], window), RATE_COUNT.call([f"{keys.prefix}:s2"], window)
     await redis.script_flush()
     replies = await asyncio.gather(
-        batcher.execute((script, 1, f"{keys.prefix}:s1"), ("SET", f"{keys.prefix}:plain", "1")),
-        batcher.execute((script, 1, f"{keys.prefix}:s2")),
+        batcher.execute(first.command(), ("SET", f"{keys.prefix}:plain", "1")),
+        batcher.execute(second.command()),
     )
-    assert list(replies) == [[1, True], [1]]
-    assert await redis.script_exists(script.sha) == [True]
+    assert [first.result(replies[0][0]).used, replies[0][1], second.result(replies[1][0]).used] == [1, True, 1]
+    assert await redis.script_exists(RATE_COUNT.sha) == [True]
+
+
+async def test_script_calls_answer_their_typed_results(redis: Redis, keys: Keys) -> None:
+    batcher = Batcher(redis)
+    key = f"{keys.prefix}:typed"
+    one = await batcher.run(RATE_COUNT.call([key], RateCountArgs(window_ms=60_000)))
+    assert type(one) is Count
+    assert one.used == 1 and 0 < one.ttl_ms <= 60_000
+    both = await batcher.run_all([RATE_COUNT.call([key], RateCountArgs(window_ms=60_000))] * 2)
+    assert [c.used for c in both] == [2, 3]
+    await redis.set(f"{keys.prefix}:text", "not a number")
+    with pytest.raises(ResponseError):  # an error Redis answers is raised where the result is read
+        await batcher.run(RATE_COUNT.call([f"{keys.prefix}:text"], RateCountArgs(window_ms=60_000)))

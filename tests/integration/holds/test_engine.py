@@ -91,16 +91,22 @@ async def test_lapsed_hold_frees_cells_and_is_announced_once_by_racing_sweepers(
 async def test_lapse_is_announced_before_the_next_hold_of_that_doctor(redis: Redis, keys: Keys) -> None:
     engine = engine_for(redis, keys)
     doctor = uuid.uuid4()
-    assert await take(engine, doctor, START, 30, ttl_ms=100) is not None
+    lapsed = await take(engine, doctor, START, 30, ttl_ms=100)
+    assert lapsed is not None
     await asyncio.sleep(0.2)
     assert await take(engine, doctor, START, 30) is not None  # no sweep ran in between
     logged = await events(redis, keys, doctor)
-    assert [(e["type"], e["seq"]) for e in logged] == [
-        ("slot.held", 1),
-        ("slot.released", 2),
-        ("slot.held", 3),
+    assert [(e["type"], e["seq"], e["start"], e["end"]) for e in logged] == [
+        ("slot.held", 1, "2031-03-03T09:00:00Z", "2031-03-03T09:30:00Z"),
+        ("slot.released", 2, "2031-03-03T09:00:00Z", "2031-03-03T09:30:00Z"),  # from the deadline index
+        ("slot.held", 3, "2031-03-03T09:00:00Z", "2031-03-03T09:30:00Z"),
     ]
-    assert await engine.expire_due() == 0  # already announced; the sweeper does not repeat it
+    # the new hold's script had only its own hold's hash in KEYS: the lapsed one is left to the sweeper
+    hash_key = keys.hold(doctor, lapsed.hold_id)
+    assert await redis.hget(hash_key, "status") == "held"
+    assert await engine.expire_due() == 0  # already announced; the sweeper does not repeat it ...
+    assert await redis.hget(hash_key, "status") == "expired"  # ... and marks the hash it has in KEYS
+    assert [e["type"] for e in await events(redis, keys, doctor)] == ["slot.held", "slot.released", "slot.held"]
 
 
 async def test_confirm_extends_the_hold_so_the_sweeper_leaves_it(redis: Redis, keys: Keys) -> None:
