@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
@@ -13,6 +13,7 @@ from gateway.abuse import LiveHolds
 from gateway.appointments.rooms import Rooms
 from gateway.appointments.service import AppointmentService
 from gateway.auth import Authenticator
+from gateway.booking import truth
 from gateway.booking.service import BookingService
 from gateway.cors import OriginPolicy
 from gateway.notify.assembly import build_worker
@@ -60,21 +61,11 @@ class Services:
         )
         redis = Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
         keys = Keys(settings.redis.prefix)
-        booking: BookingService | None = None
-
-        async def warmer(doctor_id: Any) -> Any:
-            assert booking is not None
-            return await booking.booked(doctor_id)
-
-        async def stale(appointment_id: Any) -> Any:
-            assert booking is not None
-            return await booking.stale_booking(appointment_id)
-
         engine = HoldEngine(
             redis,
             keys,
-            warmer,
-            stale=stale,
+            functools.partial(truth.booked_intervals, db),
+            stale=functools.partial(truth.stale_interval, db),
             log_max=settings.booking.replay_log_size,
             history_ms=settings.booking.hold_history_seconds * 1000,
         )

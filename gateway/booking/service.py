@@ -18,6 +18,7 @@ from gateway.auth import Principal
 from gateway.booking import schemas
 from gateway.booking.cache import ScheduleCache
 from gateway.booking.rules import offered_or_raise
+from gateway.booking.truth import booked_intervals
 from gateway.errors import (
     Conflict,
     Forbidden,
@@ -34,7 +35,7 @@ from gateway.errors import (
 from gateway.settings import Settings
 from gateway.timeutil import instant, show, utcnow, zone
 from gateway.trust.tokens import public_ref
-from holds.engine import BookedInterval, HoldEngine, HoldState, iso
+from holds.engine import HoldEngine, HoldState, iso
 from holds.keys import token_doctor, token_hash
 from store import appointments as appointments_repo
 from store.appointments import Actor, NewAppointment
@@ -438,7 +439,7 @@ class BookingService:
                 )
         except Overlap:
             await self.engine.end_confirm(state, "refused")
-            await self.engine.warm(doctor.id, await self.booked(doctor.id))
+            await self.engine.warm(doctor.id, await booked_intervals(self.db, doctor.id))
             raise SlotTaken("This slot was booked by someone else.") from None
         except Duplicate:
             existing = await appointments_repo.get_by_hold(self.db, state.hold_id)
@@ -488,17 +489,3 @@ class BookingService:
             "currency": appointment_type.currency,
             "reference": given.reference,
         }
-
-    async def stale_booking(self, appointment_id: uuid.UUID) -> tuple[datetime, datetime, datetime] | None:
-        """The interval of an appointment that holds booked cells in Redis but no longer blocks
-        anything in Postgres (cancelled or moved while Redis was unreachable), else ``None``."""
-        appointment = await appointments_repo.get(self.db, appointment_id)
-        if appointment is None or appointment.status in appointments_repo.ACTIVE_STATUSES:
-            return None  # still booked (or gone entirely: its cells expire at its end)
-        return appointment.starts_at, appointment.ends_at, appointment.blocked_until
-
-    async def booked(self, doctor_id: uuid.UUID) -> list[BookedInterval]:
-        """A doctor's booked intervals that still matter, for re-warming Redis."""
-        now = utcnow()
-        rows = await appointments_repo.booked_between(self.db, doctor_id, now, now + timedelta(days=3660))
-        return [BookedInterval(i, s, b) for i, s, b in rows]
