@@ -23,14 +23,14 @@ from gateway.health import healthz
 from gateway.live.endpoints import router as live_router
 from gateway.me import router as me_router
 from gateway.metrics import metrics_endpoint, metrics_middleware, retire, watch
-from gateway.notify.reminder_endpoints import router as reminders_router
-from gateway.notify.review_endpoints import router as reviews_router
-from gateway.notify.webhook_endpoints import router as webhooks_router
 from gateway.pages import router as pages_router
+from gateway.reminders.endpoints import router as reminders_router
+from gateway.reviews.endpoints import router as reviews_router
 from gateway.runtime import tune_gc
 from gateway.services import Services
 from gateway.settings import INSECURE_DEV_KEY, Settings
 from gateway.trust.endpoints import router as trust_router
+from gateway.webhooks.endpoints import router as webhooks_router
 
 logger = logging.getLogger("gateway")
 
