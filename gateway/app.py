@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -106,4 +107,9 @@ def create_app(settings: Settings | None = None, *, tune_process: bool = False) 
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         debug=settings.debug,
+        # Litestar's records go through the process's one handler (gateway/logs.py): it neither
+        # replaces the root logger's handlers nor adds a format of its own.
+        logging_config=LoggingConfig(
+            configure_root_logger=False, loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}}
+        ),
     )
