@@ -100,6 +100,7 @@ async def test_join_opens_the_room_on_the_first_click_with_popups_blocked(
         await expect(page.locator("#status")).to_contain_text("opened in a new window")
         link = row(page, began).get_by_role("link", name="Open the call")
         await expect(link).to_have_attribute("href", popup.url)  # to open it again
+        await look(page, "doctor-joined")
         assert not errors, errors
     finally:
         await context.close()

@@ -92,7 +92,7 @@ async def test_join_no_show_and_complete_follow_the_clock(live_clinic: Clinic, s
 
     await page.clock.set_system_time(start + timedelta(minutes=15))
     await page.clock.fast_forward(20_000)
-    await expect(appointment.get_by_role("button", name=re.compile("^Mark as completed"))).to_be_visible()
+    await expect(appointment.get_by_role("button", name=re.compile("^Complete the appointment"))).to_be_visible()
 
     await page.clock.set_system_time(start + timedelta(minutes=30 + 61))
     await page.clock.fast_forward(20_000)

@@ -171,7 +171,7 @@ export class Agenda {
       el("button", { type: "button", className: primary ? "primary small" : "secondary small", textContent: text, dataset: { action }, attrs: { "aria-label": `${label} ${who}` } });
     const actions = [];
     if (a.status === "confirmed") actions.push(...this.joinControls(a, may, button));
-    if (may.complete) actions.push(button("complete", "Complete", "Mark as completed:"));
+    if (may.complete) actions.push(button("complete", "Complete", "Complete the appointment with"));
     if (may.noShow) actions.push(button("no-show", "No-show", "Record a no-show:"));
     if (may.approve) actions.push(button("approve", "Approve", "Approve the appointment with", true));
     actions.push(button("details", "Details", "Details, history and cancelling:"));
