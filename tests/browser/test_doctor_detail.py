@@ -229,6 +229,11 @@ async def test_custom_hours_are_not_listed_as_days_off(
     await expect(customs).to_have_count(1)
     await expect(customs).to_have_attribute("data-date", custom)
     await expect(customs).to_contain_text("Open 10:00\N{EN DASH}12:00")
+    # the week's agenda says so too
+    await expect(page.locator(f'.agenda-day[data-day="{custom}"] h3')).to_contain_text(
+        "Custom hours 10:00\N{EN DASH}12:00"
+    )
+    await expect(page.locator(f'.agenda-day[data-day="{off}"] h3')).to_contain_text("Day off")
     await look(page, "doctor-custom-hours")
 
     await customs.get_by_role("button", name=re.compile("^Remove custom hours")).click()

@@ -4,7 +4,7 @@
 
 import { ACTIVE, STATUS_LABELS, actionsAt, joinWindow, statusBadge } from "../common/appointments.js";
 import { coalesce, el } from "../common/dom.js";
-import { addDays, dayKeyOf, startOfDay } from "../common/zones.js";
+import { addDays, dayKeyOf, hhmm, startOfDay } from "../common/zones.js";
 
 const DAYS = 7;
 const SHOWN = [...ACTIVE, "completed", "no_show"];
@@ -20,9 +20,13 @@ export class Agenda {
     this.items = null;
     this.today = null;
     this.filter = null; // {first, last, statuses}; null: today and the six days after
+    this.overrides = new Map(); // date -> the doctor's override of that day (day off, custom hours)
     $("agenda-statuses").replaceChildren(...Object.entries(STATUS_LABELS).map(([value, label]) =>
       el("label", { className: "check" }, el("input", { type: "checkbox", name: "status", value }), ` ${label}`)));
-    // handler properties, not listeners: a second sign-in in this tab replaces them
+    // handler properties, not listeners: a second sign-in in this tab replaces them (and starts
+    // from this week again)
+    $("agenda-filters").onreset = null;
+    $("agenda-filters").reset();
     $("agenda-filters").onsubmit = (event) => {
       event.preventDefault();
       this.applyFilters();
@@ -148,6 +152,12 @@ export class Agenda {
     }
   }
 
+  /** The doctor's date overrides, to mark days off and custom-hour days in the agenda. */
+  showOverrides(overrides) {
+    this.overrides = new Map(overrides.map((o) => [o.date, o]));
+    if (this.items) this.render();
+  }
+
   dayName(key) {
     return this.clock.dayLabel(startOfDay(this.doctor.timezone, key) + 12 * 3_600_000); // midday: safe from DST edges
   }
@@ -155,10 +165,13 @@ export class Agenda {
   day(key, list) {
     const label = this.dayName(key);
     const count = list.length ? `${list.length} booked` : "nothing booked";
+    const override = this.overrides.get(key);
+    const hours = override?.available ? override.windows.map((w) => `${hhmm(w.start_minute)}–${hhmm(w.end_minute)}`).join(", ") : "";
+    const note = !override ? null : el("span", { className: "day-note" }, override.available ? `Custom hours ${hours}` : "Day off");
     return el(
       "section",
-      { className: `agenda-day${key === this.today ? " today" : ""}`, dataset: { day: key } },
-      el("h3", {}, label, " ", el("span", { className: "count" }, count)),
+      { className: `agenda-day${key === this.today ? " today" : ""}`, dataset: override ? { day: key, override: override.available ? "custom" : "off" } : { day: key } },
+      el("h3", {}, label, " ", note, note ? " " : null, el("span", { className: "count" }, count)),
       list.length ? el("ul", { className: "appts", attrs: { role: "list" } }, list.map((a) => this.row(a))) : null,
     );
   }

@@ -11,8 +11,8 @@ const dateFormat = new Intl.DateTimeFormat(undefined, { timeZone: "UTC", weekday
 export const dateLabel = (key) => dateFormat.format(new Date(`${key}T12:00:00Z`));
 
 export class DaysOff {
-  constructor({ api, doctor, notice, onError }) {
-    Object.assign(this, { api, doctor, notice, onError });
+  constructor({ api, doctor, notice, onError, onLoaded = () => undefined }) {
+    Object.assign(this, { api, doctor, notice, onError, onLoaded });
     this.path = `/v1/doctors/${encodeURIComponent(doctor.id)}/date-overrides`;
     this.refresh = coalesce(() => this.load());
     $("day-off-form").addEventListener("submit", (event) => {
@@ -53,6 +53,7 @@ export class DaysOff {
     $("override-list").replaceChildren(list(overrides.filter((o) => !o.available), "No days off planned."));
     $("custom-hours-list").replaceChildren(list(overrides.filter((o) => o.available), "No days with custom hours planned."));
     for (const id of ["override-list", "custom-hours-list"]) $(id).setAttribute("aria-busy", "false");
+    this.onLoaded(overrides);
   }
 
   problem(text) {

@@ -62,7 +62,7 @@ async function open(me) {
   const detail = new AppointmentDetail({ api, clock, typeNames, onChanged: () => agenda.refresh(), onError: fail });
   const agenda = new Agenda($("agenda"), { api, clock, doctor, typeNames, notice, onError: fail, onDetails: (id) => detail.open(id) });
   const hours = new HoursEditor({ api, doctorId: doctor.id, notice, onError: fail });
-  const daysOff = new DaysOff({ api, doctor, notice, onError: fail });
+  const daysOff = new DaysOff({ api, doctor, notice, onError: fail, onLoaded: (overrides) => agenda.showOverrides(overrides) });
   // Any slot event may be a booking, a cancellation or a move: ask again. A resync (or a
   // reconnect, event null) may also mean changed hours or days off.
   const watch = new Watch(`/v1/doctors/${encodeURIComponent(doctor.id)}/events`, {
