@@ -170,6 +170,7 @@ async def test_only_a_doctors_token_signs_in(live_clinic: Clinic, staff: Any, op
     await page.get_by_label("Doctor token").fill("gd_not-a-real-token")
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("#token-error")).to_contain_text("unknown or was revoked")
+    await expect(page.get_by_label("Doctor token")).to_have_value("gd_not-a-real-token")  # kept, to correct it
     assert await page.evaluate("sessionStorage.getItem('gateway.doctor')") is None
 
     await signed_in(page, staff.doctor_token(live_clinic.doctor_id))

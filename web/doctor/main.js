@@ -107,6 +107,7 @@ async function signIn(token) {
     return;
   }
   showSignInError("");
+  $("token").value = ""; // signed in: the token is kept in this tab's session only
   try {
     await open(me);
     $("schedule-heading").focus();
@@ -118,7 +119,7 @@ async function signIn(token) {
 $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const token = pastedToken($("token"));
-  $("token").value = "";
+  // what was typed stays until the sign-in works, so a mistake can be corrected
   if (!token) showSignInError("Please paste your doctor token.");
   else signIn(token);
 });
