@@ -213,6 +213,20 @@ async def booked_between(
     return [(r["id"], r["starts_at"], r["blocked_until"]) for r in rows]
 
 
+class PatientSearch(msgspec.Struct, frozen=True, kw_only=True):
+    """A staff member's patient filter: the patient reference exactly, or every word somewhere in
+    the patient's name or email address (case-insensitive; an exact email matches itself)."""
+
+    ref: str
+    words: Sequence[str]
+
+
+def like_pattern(word: str) -> str:
+    """``%word%`` for ILIKE, with LIKE's own characters (``%``, ``_``, ``\\``) taken literally."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 class Filter(msgspec.Struct, frozen=True, kw_only=True):
     """What ``GET /v1/appointments`` asks for; every query is scoped by organisation."""
 
@@ -220,6 +234,7 @@ class Filter(msgspec.Struct, frozen=True, kw_only=True):
     doctor_id: uuid.UUID | None = None
     patient_ref: str | None = None
     patient_email: str | None = None
+    patient_search: PatientSearch | None = None
     statuses: Sequence[str] = ACTIVE_STATUSES
     start: datetime | None = None  # appointments ending after this
     end: datetime | None = None  # appointments starting before this
@@ -251,6 +266,11 @@ async def page(db: Conn, f: Filter) -> list[Appointment]:
         where("patient_ref = ?", f.patient_ref)
     if f.patient_email is not None:
         where("lower(patient_email) = lower(?)", f.patient_email)
+    if f.patient_search is not None:
+        # one fixed fragment per word (served by the trigram indexes of migration 013)
+        words = " AND ".join(["(patient_name ILIKE ? OR patient_email ILIKE ?)"] * len(f.patient_search.words))
+        patterns = [like_pattern(w) for w in f.patient_search.words for _ in range(2)]
+        where(f"(patient_ref = ? OR ({words or 'false'}))", f.patient_search.ref, *patterns)
     if f.start is not None:
         where("ends_at > ?", f.start)
     if f.end is not None:

@@ -29,6 +29,17 @@ async def get_organisation(db: Db, caller: Caller, organisation_id: FromPath[uui
     return await service.organisation(db, organisation_id)
 
 
+@get("/v1/admin/organisations/by-slug/{slug:str}", tags=["trust"], security=[{"bearer": []}])
+async def get_organisation_by_slug(db: Db, caller: Caller, slug: FromPath[str]) -> Organisation:
+    """The organisation with this slug (``demo``), for its admins and the platform operator: what
+    the admin page signs in with, besides the id. 404 when no organisation has the slug."""
+    found = await clinic_repo.get_organisation_by_slug(db, slug)
+    if found is None:
+        raise NotFound(f"No organisation has slug {slug!r}.")
+    allow(caller.administers(found.id))
+    return found
+
+
 @patch("/v1/admin/organisations/{organisation_id:uuid}", tags=["trust"])
 async def update_organisation(
     db: Db, svc: Svc, caller: Caller, organisation_id: FromPath[uuid.UUID], data: JSONBody[schemas.OrganisationPatch]
@@ -82,7 +93,7 @@ async def create_session(
 router = Router(
     path="/",
     route_handlers=[
-        get_organisation, update_organisation, create_secret, list_secrets, reveal_secret, revoke_secret,
-        create_session, *staff_keys.handlers,
+        get_organisation, get_organisation_by_slug, update_organisation,
+        create_secret, list_secrets, reveal_secret, revoke_secret, create_session, *staff_keys.handlers,
     ],
 )  # fmt: skip
