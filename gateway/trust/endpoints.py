@@ -33,11 +33,7 @@ async def get_organisation(db: Db, caller: Caller, organisation_id: FromPath[uui
 async def get_organisation_by_slug(db: Db, caller: Caller, slug: FromPath[str]) -> Organisation:
     """The organisation with this slug (``demo``), for its admins and the platform operator: what
     the admin page signs in with, besides the id. 404 when no organisation has the slug."""
-    found = await clinic_repo.get_organisation_by_slug(db, slug)
-    if found is None:
-        raise NotFound(f"No organisation has slug {slug!r}.")
-    allow(caller.administers(found.id))
-    return found
+    return await service.organisation_by_slug(db, caller, slug)
 
 
 @patch("/v1/admin/organisations/{organisation_id:uuid}", tags=["trust"])

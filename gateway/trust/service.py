@@ -37,6 +37,15 @@ async def organisation(db: Conn, organisation_id: uuid.UUID) -> Organisation:
     return found
 
 
+async def organisation_by_slug(db: Conn, who: Principal, slug: str) -> Organisation:
+    """404 when no organisation has the slug; 403 unless ``who`` administers it (or is the platform)."""
+    found = await clinic_repo.get_organisation_by_slug(db, slug)
+    if found is None:
+        raise NotFound(f"No organisation has slug {slug!r}.")
+    allow(who.administers(found.id))
+    return found
+
+
 async def update_organisation(
     db: Pool, who: Principal, organisation_id: uuid.UUID, patch: schemas.OrganisationPatch
 ) -> bool:
