@@ -128,6 +128,7 @@ async def test_the_desk_books_inside_the_notice_only_with_the_override_and_marks
     await page.get_by_label("Day").fill(tomorrow[:10])
     await page.get_by_label("Day").dispatch_event("change")
     times = page.locator("#book-times")
+    await expect(times).to_have_attribute("aria-busy", "false")
     await expect(slot(times, tomorrow)).to_have_count(1)
     choice = times.locator("label", has=page.locator(f'[data-slot-start="{tomorrow}"]'))
     await expect(choice).to_contain_text("inside notice")

@@ -51,6 +51,7 @@ export class BookForm {
   constructor({ api, clock, doctors, types, notice, onError }) {
     Object.assign(this, { api, clock, doctors, types, notice, onError });
     this.slots = [];
+    this.asks = 0;
     fill($("book-doctor"), [...doctors.values()]);
     fill($("book-type"), [...types.values()]);
     $("book-day").value = clock.dayKey(Date.now());
@@ -76,9 +77,12 @@ export class BookForm {
   /** Open on the first day with free times in the next two weeks (today when there is none). */
   async firstDay() {
     if (!$("book-doctor").value || !$("book-type").value) return this.render();
+    const asked = $("book-day").value;
     try {
       const now = new Date();
       const data = await this.api.get(this.slotsUrl(), this.query(now, new Date(now.getTime() + SEARCH_DAYS * 86_400_000)));
+      // a day picked meanwhile stays picked
+      if ($("book-day").value !== asked) return undefined;
       $("book-day").value = data.slots.length ? this.clock.dayKey(data.slots[0].start) : this.clock.dayKey(Date.now());
     } catch (error) {
       return this.onError(error);
@@ -93,10 +97,14 @@ export class BookForm {
       this.slots = [];
       return this.render();
     }
+    const ask = ++this.asks; // answers can cross: only the latest question's answer is shown
+    $("book-times").setAttribute("aria-busy", "true");
     try {
       const data = await this.api.get(this.slotsUrl(), this.query(localMidnight(day), localMidnight(day, 1)));
+      if (ask !== this.asks) return undefined;
       this.slots = data.slots;
     } catch (error) {
+      $("book-times").setAttribute("aria-busy", "false");
       return this.onError(error);
     }
     return this.render();
