@@ -206,6 +206,7 @@ class DeskService:
         touch ``[now, now + duration + buffer)``.
 
         Raises:
+            NotBookable: the type needs an approval (``reason: requires_approval``).
             Conflict: ``doctor_busy`` when an appointment is under way or starts too soon.
             SlotTaken: a patient holds (part of) that time.
         """
@@ -213,6 +214,11 @@ class DeskService:
         start = utcnow().replace(second=0, microsecond=0)
         schedule = await self.booking.schedule(body.doctor_id, body.appointment_type_id, start, start)
         kind = schedule.appointment_type
+        if kind.requires_approval:  # it would wait for an approval, and its room with it
+            raise NotBookable(
+                "This appointment type needs an approval first; meet now with a type that does not.",
+                reason="requires_approval",
+            )
         end = start + timedelta(minutes=kind.duration_minutes)
         blocked_until = end + timedelta(minutes=kind.buffer_minutes)
         if await appointments_repo.booked_between(self.svc.db, body.doctor_id, start, blocked_until):

@@ -205,5 +205,9 @@ async def test_meet_now_starts_this_minute_and_can_be_joined_at_once(
     assert (
         await client.post("/v1/admin/meet-now", json=body, headers=await patient(client, clinic))
     ).status_code == 403
+    approval = await notice_type(client, admin, clinic, min_notice_minutes=0, requires_approval=True)
+    meet_approval = body | {"doctor_id": second, "appointment_type_id": approval}
+    r = await client.post("/v1/admin/meet-now", json=meet_approval, headers=staff)
+    assert r.status_code == 422 and r.json()["reason"] == "requires_approval", r.text
     rows = await sql(settings, "SELECT count(*) AS n FROM appointments")
     assert rows[0]["n"] == 1

@@ -120,3 +120,38 @@ async def test_staff_release_is_refused_to_strangers_and_while_confirming(
     await redis.hset(keys.hold(clinic.doctor_id, held["hold_id"]), "status", "held")
     r = await client.delete(url, params=mine, headers=admin)
     assert r.status_code == 204, r.text
+
+
+async def test_the_desk_routes_are_in_the_openapi_document(client: Client) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    for path, method in (
+        ("/v1/admin/desk", "get"),
+        ("/v1/admin/organisations/{organisation_id}/holds", "get"),
+        ("/v1/admin/holds/{hold_id}", "delete"),
+        ("/v1/admin/doctors/{doctor_id}/slots", "get"),
+        ("/v1/admin/bookings", "post"),
+        ("/v1/admin/meet-now", "post"),
+    ):
+        assert method in schema["paths"].get(path, {}), path
+    booking = schema["components"]["schemas"]
+    assert any("override_notice" in s.get("properties", {}) and "patient" in s["properties"] for s in booking.values())
+
+
+async def test_the_desk_context_finds_the_organisation_by_slug_or_id(
+    client: Client, clinic: Clinic, admin: dict[str, str]
+) -> None:
+    staff = await admin_key(client, admin, clinic)
+    for headers, named in ((admin, clinic.slug), (admin, clinic.organisation_id), (staff, None), (staff, clinic.slug)):
+        r = await client.get("/v1/admin/desk", params={"organisation": named} if named else {}, headers=headers)
+        assert r.status_code == 200, r.text
+        desk = r.json()
+        assert desk["organisation"]["id"] == clinic.organisation_id
+        assert [d["id"] for d in desk["doctors"]] == [clinic.doctor_id]
+        assert {t["id"] for t in desk["appointment_types"]} == {clinic.type_30, clinic.type_60}
+    r = await client.get("/v1/admin/desk", headers=admin)
+    assert r.status_code == 422 and r.json()["code"] == "organisation_required"
+    r = await client.get("/v1/admin/desk", params={"organisation": "no-such-clinic"}, headers=admin)
+    assert r.status_code == 404
+    other = await make_clinic(client, admin)
+    r = await client.get("/v1/admin/desk", params={"organisation": other.slug}, headers=staff)
+    assert r.status_code == 403
