@@ -19,6 +19,7 @@ from gateway.clinic.directory import handlers as directory_handlers
 from gateway.clinic.endpoints import router as clinic_router
 from gateway.cors import cors_middleware
 from gateway.deps import DEPENDENCIES
+from gateway.desk.endpoints import router as desk_router
 from gateway.errors import exception_handlers
 from gateway.health import healthz
 from gateway.live.endpoints import router as live_router
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, tune_process: bool = False) 
             webhooks_router,
             reminders_router,
             reviews_router,
+            desk_router,
             *directory_handlers,  # after clinic_router: see gateway/clinic/directory.py
         ],
         middleware=[metrics_middleware, cors_middleware],

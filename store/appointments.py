@@ -24,8 +24,10 @@ ACTIVE_STATUSES = ("confirmed", "pending_approval")
 INSERT_APPOINTMENT = (
     "INSERT INTO appointments (organisation_id, doctor_id, appointment_type_id, hold_id, patient_name,"
     " patient_email, patient_phone, patient_timezone, patient_ref, starts_at, ends_at, blocked_until,"
-    " status, meeting_url, previous_appointment_id, reschedule_count, payment, created_by)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING *"
+    " status, meeting_url, previous_appointment_id, reschedule_count, payment, created_by,"
+    " notice_overridden, notice_overridden_by)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+    " RETURNING *"
 )
 GET_APPOINTMENT = "SELECT * FROM appointments WHERE id = $1"
 GET_BY_HOLD = "SELECT * FROM appointments WHERE hold_id = $1"
@@ -98,6 +100,8 @@ class NewAppointment(msgspec.Struct, frozen=True, kw_only=True):
     previous_appointment_id: uuid.UUID | None = None
     reschedule_count: int = 0
     payment: dict[str, Any] | None = None
+    notice_overridden_by: str | None = None
+    """Set when staff booked inside the type's notice or same-day rules: who (``admin``, ``platform``…)."""
 
 
 class Actor(msgspec.Struct, frozen=True):
@@ -120,18 +124,21 @@ async def insert(db: Conn, actor: Actor, new: NewAppointment) -> Appointment:
             new.organisation_id, new.doctor_id, new.appointment_type_id, new.hold_id, new.patient_name,
             new.patient_email, new.patient_phone, new.patient_timezone, new.patient_ref, new.starts_at,
             new.ends_at, new.blocked_until, new.status, None, new.previous_appointment_id,
-            new.reschedule_count, new.payment, actor.kind,
+            new.reschedule_count, new.payment, actor.kind, new.notice_overridden_by is not None,
+            new.notice_overridden_by,
         )  # fmt: skip
     except asyncpg.ExclusionViolationError as exc:
         raise Overlap(str(exc)) from exc
     except asyncpg.UniqueViolationError as exc:
         raise Duplicate(getattr(exc, "constraint_name", None)) from exc
     appointment = from_record(Appointment, row)
-    detail = (
+    detail: dict[str, Any] | None = (
         {"previous_appointment_id": str(appointment.previous_appointment_id)}
         if appointment.previous_appointment_id
         else None
     )
+    if appointment.notice_overridden:
+        detail = (detail or {}) | {"notice_overridden": True}
     await db.execute(INSERT_EVENT, appointment.id, actor.kind, actor.ref, None, appointment.status, None, detail)
     event_type = "appointment.rescheduled" if appointment.previous_appointment_id else "appointment.booked"
     await outbox.appointment_changed(db, appointment, event_type, from_status=None, actor=actor.kind)

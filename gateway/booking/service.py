@@ -100,6 +100,8 @@ def appointment_out(a: Appointment, tz: ZoneInfo | None = None) -> schemas.Appoi
         created_by=a.created_by,
         created_at=show(a.created_at, tz),
         updated_at=show(a.updated_at, tz),
+        notice_overridden=a.notice_overridden,
+        notice_overridden_by=a.notice_overridden_by,
     )
 
 
@@ -377,8 +379,12 @@ class BookingService:
         appointment_type: AppointmentType,
         replaces: Appointment | None = None,
         reason: str | None = None,
+        notice_overridden_by: str | None = None,
     ) -> Appointment:
-        """Write the appointment of a hold (and, for a reschedule, retire the one it replaces) atomically."""
+        """Write the appointment of a hold (and, for a reschedule, retire the one it replaces) atomically.
+
+        ``notice_overridden_by`` marks an appointment staff booked inside the type's notice (the front desk).
+        """
         patient = body.patient
         if patient.timezone is not None:
             zone(patient.timezone, "patient.timezone")
@@ -435,6 +441,7 @@ class BookingService:
                         previous_appointment_id=replaces.id if replaces else None,
                         reschedule_count=replaces.reschedule_count + 1 if replaces else 0,
                         payment=payment,
+                        notice_overridden_by=notice_overridden_by,
                     ),
                 )
         except Overlap:

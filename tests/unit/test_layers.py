@@ -158,7 +158,7 @@ def test_sql_lives_in_store_only() -> None:
     assert not found, "SQL outside store/ (move it into a store repository):\n" + "\n".join(found)
 
 
-DOMAINS = ("appointments", "booking", "clinic", "live", "reminders", "reviews", "trust", "webhooks")
+DOMAINS = ("appointments", "booking", "clinic", "desk", "live", "reminders", "reviews", "trust", "webhooks")
 """The domain packages of ``gateway/``: each with endpoints, service and schemas."""
 SHARED_FROM_NOTIFY = ("gateway.notify.links",)
 """What of ``gateway.notify`` a domain may use: the signed manage links, not the worker."""
