@@ -457,9 +457,7 @@ class BookingService:
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
             logger.warning("confirm of hold %s could not reach Postgres: %s", state.hold_id, exc)
             await self.engine.end_confirm(state, "retry")
-            raise ServiceUnavailable(
-                "The appointment could not be saved; try again.", dependency="postgres"
-            ) from exc
+            raise ServiceUnavailable("The appointment could not be saved; try again.", dependency="postgres") from exc
         except GatewayError:
             await self.engine.end_confirm(state, "retry")
             raise
