@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 USERS ?= 60
 DURATION ?= 60s
 
-.PHONY: help install browser run test test-fast lint format clean load bench
+.PHONY: help install browser run test test-fast lint format clean load bench faults
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ load: install ## Headless locust swarm on a local gateway it starts (USERS, DURA
 bench: install ## Benchmark (under 5 min): prints a table, writes bench-report.json and bench-fanout.png
 	@servers="$$($(PYTHON) -m gateway.devservers env)" || exit 1; \
 	env $$servers $(PYTHON) -m loadtests.bench
+
+faults: install ## Fault suite (a few minutes): Redis and Postgres restarted, a gateway killed, a slow lossy Redis link, each under a swarm on throwaway servers of its own, with a verdict (FAULTS=a,b picks)
+	$(PYTHON) -m loadtests.faults $(if $(FAULTS),--only $(FAULTS))
 
 lint: install ## ruff (lint and format check) and mypy --strict
 	$(VENV)/bin/ruff check .
