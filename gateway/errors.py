@@ -196,6 +196,25 @@ def _describe_validation(detail: str, errors: list[Any]) -> str:
     return "; ".join(parts) if parts else detail
 
 
+POSTGRES_AWAY: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,  # the connection was closed under the query
+    # A connection cut mid-operation (a restart) can leave asyncpg's protocol in a state it
+    # refuses to leave ("another operation is in progress"); the pool discards it on release.
+    asyncpg.exceptions.InternalClientError,
+    # Transient refusals, not the request's fault: "too many clients" (53300), out of memory or
+    # disk (53xxx), an operator's shutdown or a cancelled statement (57xxx), a deadlock or
+    # serialization failure (40xxx). The caller may try again.
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TransactionRollbackError,
+)
+"""What Postgres being away, restarting or refusing for now looks like: 503 ``unavailable``
+(``dependency: postgres``) with ``Retry-After``, never a 500 (``make faults``: postgres_restart)."""
+
+
 def _redis_down(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     logger.warning("Redis unavailable: %s", exc)
     return problem(503, "unavailable", "Redis does not answer; try again shortly.", dependency="redis", retry_after=1)
@@ -231,15 +250,7 @@ exception_handlers: ExceptionHandlersMap = {
     HTTPException: _http_exception,
     RedisConnectionError: _redis_down,
     RedisTimeoutError: _redis_down,
-    asyncpg.PostgresConnectionError: _postgres_down,
-    asyncpg.CannotConnectNowError: _postgres_down,
-    asyncpg.exceptions.ConnectionDoesNotExistError: _postgres_down,
-    # Transient refusals, not the request's fault: "too many clients" (53300), out of memory or
-    # disk (53xxx), an operator's shutdown or a cancelled statement (57xxx), a deadlock or
-    # serialization failure (40xxx). The caller may try again.
-    asyncpg.exceptions.InsufficientResourcesError: _postgres_down,
-    asyncpg.exceptions.OperatorInterventionError: _postgres_down,
-    asyncpg.exceptions.TransactionRollbackError: _postgres_down,
+    **dict.fromkeys(POSTGRES_AWAY, _postgres_down),
     asyncpg.exceptions.DataError: _bad_value,
     Exception: _unexpected,
 }

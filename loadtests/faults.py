@@ -232,8 +232,10 @@ def _errors_logged(gw: LocalGateway, outcome: Outcome) -> None:
                     record = json.loads(line)
                 except ValueError:
                     record = {"msg": line.strip()}
-                where = str(record.get("exc", ""))[-700:]  # the traceback's end names what was raised
-                outcome.problems.append(f"gateway logged: {record.get('msg')} {where}")
+                trace = str(record.get("exc", "")).strip().splitlines()
+                ours = [line.strip() for line in trace if "/gateway/" in line or "/store/" in line or "/holds/" in line]
+                raised = " | ".join([*ours[-3:], trace[-1] if trace else ""])  # our frames, and what was raised
+                outcome.problems.append(f"gateway logged: {record.get('msg')}: {raised}")
 
 
 async def _clinic(gw: LocalGateway, doctors: int = 3, hold_ttl: int = 15) -> Any:
@@ -500,13 +502,16 @@ RUNNERS: dict[str, Callable[[Outcome, int], Awaitable[None]]] = {
 }
 
 
-async def run(names: list[str], users: int) -> list[Outcome]:
+async def run(names: list[str], users: int, streams: int = 1000) -> list[Outcome]:
     outcomes = []
     for name in names:
         print(f"{name}: running", flush=True)
         outcome = Outcome(name)
         try:
-            await RUNNERS[name](outcome, users)
+            if name == "gateway_kill":
+                await gateway_kill(outcome, users, streams)
+            else:
+                await RUNNERS[name](outcome, users)
         except Exception as exc:  # a fault that could not even be set up is a failed fault
             outcome.problems.append(f"{type(exc).__name__}: {exc}")
         outcome.print()
@@ -518,12 +523,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help=f"comma-separated faults: {','.join(FAULTS)}")
     parser.add_argument("--users", type=int, default=24, help="swarm patients (one request at a time each)")
+    parser.add_argument("--streams", type=int, default=1000, help="open streams on the gateway that gateway_kill kills")
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else list(FAULTS)
     unknown = [n for n in names if n not in RUNNERS]
     if unknown:
         parser.error(f"unknown fault(s): {', '.join(unknown)}")
-    outcomes = asyncio.run(run(names, args.users))
+    outcomes = asyncio.run(run(names, args.users, args.streams))
     failed = [o.name for o in outcomes if o.problems]
     print(
         f"faults: {len(outcomes) - len(failed)} of {len(outcomes)} OK"

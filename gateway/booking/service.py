@@ -10,8 +10,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
 from gateway import availability as av
 from gateway import metrics
 from gateway.auth import Principal
@@ -20,6 +18,7 @@ from gateway.booking.cache import ScheduleCache
 from gateway.booking.rules import offered_or_raise
 from gateway.booking.truth import booked_intervals
 from gateway.errors import (
+    POSTGRES_AWAY,
     Conflict,
     Forbidden,
     GatewayError,
@@ -42,6 +41,9 @@ from store.appointments import Actor, NewAppointment
 from store.errors import Duplicate, Overlap
 from store.models import Appointment, AppointmentType, Doctor
 from store.types import Conn, Pool
+
+POSTGRES_LOST: tuple[type[Exception], ...] = (OSError, *POSTGRES_AWAY)
+"""A confirm that met one of these could not reach Postgres: 503, the hold given back."""
 
 logger = logging.getLogger("gateway.booking")
 
@@ -454,7 +456,7 @@ class BookingService:
                 raise
             await self.engine.end_confirm(state, "booked", existing.id)
             return existing
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+        except POSTGRES_LOST as exc:
             logger.warning("confirm of hold %s could not reach Postgres: %s", state.hold_id, exc)
             await self.engine.end_confirm(state, "retry")
             raise ServiceUnavailable("The appointment could not be saved; try again.", dependency="postgres") from exc
