@@ -111,6 +111,54 @@ class AppointmentTypePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
     currency: Currency | UnsetType = UNSET
 
 
+class TypeDoctorsIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The doctors who offer an appointment type; ``[]``: every doctor of its organisation."""
+
+    doctor_ids: Annotated[list[uuid.UUID], Meta(max_length=500)]
+
+
+class TypeDoctorsOut(msgspec.Struct, frozen=True, kw_only=True):
+    appointment_type_id: uuid.UUID
+    doctor_ids: list[uuid.UUID]
+    """Empty: every doctor of the organisation offers the type."""
+
+
+class DirectoryOrganisation(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+    slug: str
+
+
+class DirectoryService(msgspec.Struct, frozen=True, kw_only=True):
+    """An appointment type as a patient choosing one sees it: what it is, what it costs, who offers it."""
+
+    id: uuid.UUID
+    name: str
+    duration_minutes: int
+    requires_approval: bool
+    payment_mode: str
+    fee_cents: int | None
+    token_amount_cents: int | None
+    advance_percent: int | None
+    currency: str
+    doctor_ids: list[uuid.UUID]
+    """The doctors who offer it (every doctor of the organisation when the type names none)."""
+
+
+class DirectoryDoctor(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+    timezone: str
+
+
+class ClinicDirectory(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /v1/clinics/{slug}``: what a public clinic page needs to let a patient choose."""
+
+    organisation: DirectoryOrganisation
+    services: list[DirectoryService]
+    doctors: list[DirectoryDoctor]
+
+
 class WindowIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     weekday: Weekday
     start_minute: Minute

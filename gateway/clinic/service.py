@@ -15,7 +15,7 @@ from gateway.timeutil import zone
 from store import clinic as repo
 from store.errors import Duplicate, Missing
 from store.models import AppointmentType, AvailabilityWindow, DateOverride, Doctor, Organisation
-from store.types import Conn
+from store.types import Conn, Pool
 
 
 def _check_minutes(start: int, end: int, where: str) -> None:
@@ -151,6 +151,49 @@ async def update_type(
     if updated is None:
         raise NotFound(f"Appointment type {type_id} not found.")
     return updated
+
+
+async def type_doctors(db: Conn, who: Principal, type_id: uuid.UUID) -> AppointmentType:
+    """The type, if ``who`` is staff of its organisation (its doctors read which of them offer it).
+
+    Raises:
+        NotFound: no such type, or one of an organisation ``who`` is not staff of.
+    """
+    found = await repo.get_type(db, type_id)
+    if found is None or not who.is_staff_of(found.organisation_id):
+        raise NotFound(f"Appointment type {type_id} not found.")
+    return found
+
+
+async def set_type_doctors(
+    db: Pool, who: Principal, type_id: uuid.UUID, body: schemas.TypeDoctorsIn
+) -> schemas.TypeDoctorsOut:
+    """Limit a type to some of its organisation's doctors (``[]``: all of them again).
+
+    Raises:
+        NotFound: no such type (for ``who``).
+        Forbidden: not an admin of the type's organisation.
+        ValidationFailed: ``doctor_not_in_organisation``, a doctor that is unknown or of another
+            organisation.
+    """
+    current = await type_doctors(db, who, type_id)
+    allow(who.administers(current.organisation_id), "Only the organisation's admins may choose a type's doctors.")
+    ours = {d.id for d in await repo.list_doctors(db, current.organisation_id)}
+    strangers = sorted({str(d) for d in body.doctor_ids if d not in ours})
+    if strangers:
+        raise ValidationFailed(
+            f"doctor_ids: not doctors of this type's organisation: {', '.join(strangers)}",
+            code="doctor_not_in_organisation",
+            field="doctor_ids",
+        )
+    try:
+        async with db.acquire() as conn, conn.transaction():
+            doctor_ids = await repo.set_type_doctors(conn, type_id, current.organisation_id, body.doctor_ids)
+    except Missing:  # a doctor moved away between the check and the write: the database refused it
+        raise ValidationFailed(
+            "doctor_ids: not doctors of this type's organisation", code="doctor_not_in_organisation", field="doctor_ids"
+        ) from None
+    return schemas.TypeDoctorsOut(appointment_type_id=type_id, doctor_ids=doctor_ids)
 
 
 def _check_window(values: dict[str, Any]) -> None:
