@@ -184,3 +184,14 @@ async def test_the_page_speaks_the_browsers_language_and_a_wrong_slug_is_a_404(
         assert not errors, errors
     finally:
         await context.close()
+
+
+async def test_the_widget_on_a_site_no_clinic_allowed_says_so(
+    live_clinic: Clinic, staff: Staff, partner_site: Any, open_page: OpenPage
+) -> None:
+    partner_site.embed(live_clinic.doctor_id, live_clinic.type_30, staff.booking_secret(live_clinic))
+    page = await open_page(partner_site.url)
+    days = page.locator("booking-widget #days")
+    await expect(days).to_contain_text("This website may not book with this clinic yet")
+    assert "connection" not in await days.inner_text()
+    await expect(page.locator("booking-widget button[data-slot-start]")).to_have_count(0)
