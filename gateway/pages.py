@@ -103,13 +103,14 @@ def _as_uuid(raw: str | None) -> uuid.UUID | None:
 
 
 async def _appointment_type(db: Conn, doctor: Doctor, raw: str | None) -> AppointmentType | None:
-    """The asked-for type if it belongs to the doctor's organisation, else its first type."""
+    """The asked-for type if the doctor offers it, else (none asked for) the first type they offer."""
     if raw is None:
-        types = await repo.list_types(db, doctor.organisation_id)
+        types = [t for t in await repo.list_types(db, doctor.organisation_id) if t.offered_by(doctor.id)]
         return types[0] if types else None
     type_id = _as_uuid(raw)
     found = await repo.get_type(db, type_id) if type_id else None
-    return found if found and found.organisation_id == doctor.organisation_id else None
+    offered = found is not None and found.organisation_id == doctor.organisation_id and found.offered_by(doctor.id)
+    return found if offered else None
 
 
 @get("/book/{doctor_id:str}", include_in_schema=False)

@@ -87,3 +87,24 @@ def test_gateway_demo_prints_the_clinic_page(settings: Settings) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "clinic page: http://127.0.0.1:9/clinic/demo" in done.stdout
+
+
+async def test_a_booking_page_offers_only_a_type_its_doctor_offers(
+    client: Client, clinic: Clinic, admin: Headers
+) -> None:
+    r = await client.post(
+        "/v1/admin/doctors",
+        json={"organisation_id": clinic.organisation_id, "name": "Dr. Other", "timezone": "UTC"},
+        headers=admin,
+    )
+    other = r.json()["id"]
+    r = await client.put(
+        f"/v1/admin/appointment-types/{clinic.type_30}/doctors", json={"doctor_ids": [other]}, headers=admin
+    )
+    assert r.status_code == 200
+    r = await client.get(f"/book/{clinic.doctor_id}?appointment_type_id={clinic.type_30}")
+    assert r.status_code == 404
+    r = await client.get(f"/book/{other}?appointment_type_id={clinic.type_30}")
+    assert r.status_code == 200
+    r = await client.get(f"/book/{clinic.doctor_id}")  # no type asked for: the first one the doctor offers
+    assert r.status_code == 200 and f'data-appointment-type-id="{clinic.type_60}"' in r.text
