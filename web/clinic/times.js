@@ -8,8 +8,9 @@
 // have been missed), and while the stream is down the page polls (common/stream.js).
 
 import { coalesce } from "../common/dom.js";
-import { Watch } from "../common/stream.js";
+import { Watch, combinedState } from "../common/stream.js";
 
+const STREAM_DOCTORS = 50; // the gateway's default GATEWAY_LIVE_MAX_DOCTORS
 const KEEP_EVENTS = 200; // recent held/booked events per doctor, to correct a fetch that raced them
 
 export class AnyDoctorTimes {
@@ -26,22 +27,29 @@ export class AnyDoctorTimes {
     this.loaded = new Set();
     this.recent = new Map(doctorIds.map((id) => [id, []])); // doctor → held/booked events
     this.refreshers = new Map(doctorIds.map((id) => [id, coalesce(() => this.fetch(id))]));
-    const query = new URLSearchParams(doctorIds.map((id) => ["doctor_id", id]));
-    this.watch = new Watch(`/v1/events?${query}`, {
-      onChange: (event) => (event ? this.apply(event) : this.refreshAll()),
-      onState,
+    // one stream follows at most STREAM_DOCTORS doctors (GATEWAY_LIVE_MAX_DOCTORS): a large
+    // clinic gets a few streams, shown as one state
+    const groups = [];
+    for (let i = 0; i < doctorIds.length; i += STREAM_DOCTORS) groups.push(doctorIds.slice(i, i + STREAM_DOCTORS));
+    const stateOf = combinedState(groups.length, onState);
+    this.watches = groups.map((group, index) => {
+      const query = new URLSearchParams(group.map((id) => ["doctor_id", id]));
+      return new Watch(`/v1/events?${query}`, {
+        onChange: (event) => (event ? this.apply(event) : group.forEach((id) => this.refreshers.get(id)())),
+        onState: stateOf(index),
+      });
     });
     this.stopped = false;
   }
 
   start() {
-    this.refreshAll(); // at once; again when the stream opens (then nothing between is missed)
-    this.watch.start();
+    this.refreshAll(); // at once; again when a stream opens (then nothing between is missed)
+    for (const watch of this.watches) watch.start();
   }
 
   stop() {
     this.stopped = true;
-    this.watch.stop();
+    for (const watch of this.watches) watch.stop();
   }
 
   get ready() {
