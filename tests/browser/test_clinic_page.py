@@ -68,17 +68,37 @@ async def test_service_then_doctor_opens_that_doctors_booking_page(
 ) -> None:
     clinic = live_clinic
     second = add_doctor(staff, clinic, "Dr. Bea Second")
+    bare: str = staff._call(
+        "POST",
+        "/v1/admin/doctors",
+        json={"organisation_id": clinic.organisation_id, "name": "Dr. Cy New", "timezone": "UTC"},
+    )["id"]
     # the hour-long consultation only with the second doctor
     staff._call("PUT", f"/v1/admin/appointment-types/{clinic.type_60}/doctors", json={"doctor_ids": [second]})
+
+    staff._call(
+        "PATCH",
+        f"/v1/admin/appointment-types/{clinic.type_60}",
+        json={"payment_mode": "full", "fee_cents": 9000, "currency": "EUR"},
+    )
 
     page = await open_page(f"/clinic/{clinic.slug}")
     await expect(page.locator("h1")).to_have_text("Riverside Clinic")
     await expect(page.locator("#services button")).to_have_count(2)
+    await expect(page.locator("#services button").nth(1)).to_contain_text("60 min · €90.00, paid when booking")
     await look(page, "clinic-services")
 
     await page.get_by_role("button", name="60-minute consultation").click()
     await expect(page.locator("#doctors a")).to_have_count(1)  # the first doctor does not offer it
     await expect(page.locator("#doctors a")).to_have_attribute("data-doctor-id", second)
+    # the second doctor has no hours that day on: nothing free, said so
+    staff._call("PUT", f"/v1/admin/appointment-types/{clinic.type_60}/doctors", json={"doctor_ids": [bare]})
+    await page.reload()
+    await page.get_by_role("button", name="60-minute consultation").click()
+    await page.get_by_role("button", name="Any doctor").click()
+    await expect(page.locator("#times")).to_contain_text("No free times in the next two weeks")
+    await expect(page.locator("#times a[data-slot-start]")).to_have_count(0)
+    await look(page, "clinic-no-times")
 
     # keyboard only: the 30-minute service, then the first doctor
     service = page.get_by_role("button", name="30-minute consultation")
@@ -86,7 +106,7 @@ async def test_service_then_doctor_opens_that_doctors_booking_page(
     await page.keyboard.press("Enter")
     await expect(service).to_have_attribute("aria-pressed", "true")
     await expect(page.locator("#doctors-heading")).to_be_focused()
-    await expect(page.locator("#doctors a")).to_have_count(2)
+    await expect(page.locator("#doctors a")).to_have_count(3)
     await look(page, "clinic-doctors")
     link = page.locator(f'#doctors a[data-doctor-id="{clinic.doctor_id}"]')
     await link.focus()
