@@ -51,17 +51,18 @@ async def get_doctor(db: Db, doctor_id: Id) -> schemas.PublicDoctor:
 
 
 @post("/v1/admin/appointment-types", tags=["clinic"])
-async def create_type(db: Db, caller: Caller, data: JSONBody[schemas.AppointmentTypeIn]) -> AppointmentType:
-    """Create an appointment type with its booking rules."""
-    return await service.create_type(db, caller, data)
+async def create_type(svc: Svc, caller: Caller, data: JSONBody[schemas.AppointmentTypeIn]) -> AppointmentType:
+    """Create an appointment type with its booking rules (and, with ``doctor_ids``, the doctors who offer it)."""
+    return await service.create_type(svc.db, caller, data)
 
 
 @patch("/v1/admin/appointment-types/{type_id:uuid}", tags=["clinic"])
 async def update_type(
     db: Db, svc: Svc, caller: Caller, type_id: Id, data: JSONBody[schemas.AppointmentTypePatch]
 ) -> AppointmentType:
-    """Edit some fields of an appointment type; open pages of the organisation's doctors refetch their slots."""
-    updated = await service.update_type(db, caller, type_id, data)
+    """Edit some fields of an appointment type (``doctor_ids`` too); open pages of the organisation's
+    doctors refetch their slots."""
+    updated = await service.update_type(svc.db, caller, type_id, data)
     # duration, buffer and notice rules shape the slots; the resync also makes every process
     # forget the type it keeps in its schedule cache
     for doctor in await repo.list_doctors(db, updated.organisation_id):

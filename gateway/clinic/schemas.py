@@ -23,6 +23,10 @@ PaymentMode = Literal["none", "token", "advance", "full"]
 Cents = Annotated[int, Meta(ge=0, le=100_000_000)]
 Percent = Annotated[int, Meta(ge=1, le=100)]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+DoctorIds = Annotated[
+    list[uuid.UUID],
+    Meta(max_length=500, description="the doctors who offer the type; empty: every doctor of the organisation"),
+]
 
 
 class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -88,6 +92,7 @@ class AppointmentTypeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
     token_amount_cents: Cents | None = None
     advance_percent: Percent | None = None
     currency: Currency = "EUR"
+    doctor_ids: DoctorIds = []
 
 
 class AppointmentTypePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -109,12 +114,13 @@ class AppointmentTypePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
     token_amount_cents: Cents | UnsetType | None = UNSET
     advance_percent: Percent | UnsetType | None = UNSET
     currency: Currency | UnsetType = UNSET
+    doctor_ids: DoctorIds | UnsetType = UNSET
 
 
 class TypeDoctorsIn(msgspec.Struct, forbid_unknown_fields=True):
     """The doctors who offer an appointment type; ``[]``: every doctor of its organisation."""
 
-    doctor_ids: Annotated[list[uuid.UUID], Meta(max_length=500)]
+    doctor_ids: DoctorIds
 
 
 class TypeDoctorsOut(msgspec.Struct, frozen=True, kw_only=True):

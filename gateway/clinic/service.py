@@ -123,14 +123,43 @@ def _check_type(values: dict[str, Any]) -> None:
         raise ValidationFailed(f"payment_mode {values['payment_mode']!r} needs {', '.join(missing)}")
 
 
-async def create_type(db: Conn, who: Principal, body: schemas.AppointmentTypeIn) -> AppointmentType:
+async def _check_doctors(db: Conn, organisation_id: uuid.UUID, doctor_ids: list[uuid.UUID]) -> None:
+    """422 ``doctor_not_in_organisation`` unless every one of ``doctor_ids`` is a doctor of the organisation."""
+    if not doctor_ids:
+        return
+    ours = {d.id for d in await repo.list_doctors(db, organisation_id)}
+    strangers = sorted({str(d) for d in doctor_ids if d not in ours})
+    if strangers:
+        raise ValidationFailed(
+            f"doctor_ids: not doctors of this type's organisation: {', '.join(strangers)}",
+            code="doctor_not_in_organisation",
+            field="doctor_ids",
+        )
+
+
+def _strangers_refused() -> ValidationFailed:
+    # a doctor moved away between the check and the write: the foreign keys refused it
+    return ValidationFailed(
+        "doctor_ids: not doctors of this type's organisation", code="doctor_not_in_organisation", field="doctor_ids"
+    )
+
+
+async def create_type(db: Pool, who: Principal, body: schemas.AppointmentTypeIn) -> AppointmentType:
     allow(who.administers(body.organisation_id), "Only the organisation's admins may add appointment types.")
     values = msgspec.structs.asdict(body)
     _check_type(values)
+    await _check_doctors(db, body.organisation_id, body.doctor_ids)
     try:
-        return await repo.create_type(db, body.organisation_id, values)
-    except Missing:
+        async with db.acquire() as conn, conn.transaction():
+            created = await repo.create_type(conn, body.organisation_id, values)
+            if body.doctor_ids:
+                doctor_ids = await repo.set_type_doctors(conn, created.id, body.organisation_id, body.doctor_ids)
+                created = msgspec.structs.replace(created, doctor_ids=doctor_ids)
+    except Missing as exc:
+        if exc.args and "doctor" in str(exc.args[0]):
+            raise _strangers_refused() from None
         raise NotFound(f"Organisation {body.organisation_id} not found.") from None
+    return created
 
 
 async def appointment_type(db: Conn, type_id: uuid.UUID) -> AppointmentType:
@@ -141,13 +170,22 @@ async def appointment_type(db: Conn, type_id: uuid.UUID) -> AppointmentType:
 
 
 async def update_type(
-    db: Conn, who: Principal, type_id: uuid.UUID, patch: schemas.AppointmentTypePatch
+    db: Pool, who: Principal, type_id: uuid.UUID, patch: schemas.AppointmentTypePatch
 ) -> AppointmentType:
     current = await appointment_type(db, type_id)
     allow(who.administers(current.organisation_id), "Only the organisation's admins may edit appointment types.")
     values = msgspec.structs.asdict(current) | schemas.changes(patch)
     _check_type(values)
-    updated = await repo.update_type(db, type_id, values)
+    doctor_ids = None if isinstance(patch.doctor_ids, msgspec.UnsetType) else patch.doctor_ids
+    if doctor_ids is not None:
+        await _check_doctors(db, current.organisation_id, doctor_ids)
+    try:
+        async with db.acquire() as conn, conn.transaction():  # the rules and the doctors change together
+            if doctor_ids is not None:
+                await repo.set_type_doctors(conn, type_id, current.organisation_id, doctor_ids)
+            updated = await repo.update_type(conn, type_id, values)
+    except Missing:
+        raise _strangers_refused() from None
     if updated is None:
         raise NotFound(f"Appointment type {type_id} not found.")
     return updated
@@ -178,21 +216,12 @@ async def set_type_doctors(
     """
     current = await type_doctors(db, who, type_id)
     allow(who.administers(current.organisation_id), "Only the organisation's admins may choose a type's doctors.")
-    ours = {d.id for d in await repo.list_doctors(db, current.organisation_id)}
-    strangers = sorted({str(d) for d in body.doctor_ids if d not in ours})
-    if strangers:
-        raise ValidationFailed(
-            f"doctor_ids: not doctors of this type's organisation: {', '.join(strangers)}",
-            code="doctor_not_in_organisation",
-            field="doctor_ids",
-        )
+    await _check_doctors(db, current.organisation_id, body.doctor_ids)
     try:
         async with db.acquire() as conn, conn.transaction():
             doctor_ids = await repo.set_type_doctors(conn, type_id, current.organisation_id, body.doctor_ids)
-    except Missing:  # a doctor moved away between the check and the write: the database refused it
-        raise ValidationFailed(
-            "doctor_ids: not doctors of this type's organisation", code="doctor_not_in_organisation", field="doctor_ids"
-        ) from None
+    except Missing:
+        raise _strangers_refused() from None
     return schemas.TypeDoctorsOut(appointment_type_id=type_id, doctor_ids=doctor_ids)
 
 

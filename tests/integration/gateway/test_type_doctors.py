@@ -209,3 +209,34 @@ async def test_the_directory_answers_allowed_origins_and_is_in_the_openapi_docum
     paths = r.json()["paths"]
     assert "get" in paths["/v1/clinics/{slug}"]
     assert {"get", "put"} <= set(paths["/v1/admin/appointment-types/{type_id}/doctors"])
+
+
+async def test_a_type_names_its_doctors_when_created_or_edited(client: Client, admin: Headers) -> None:
+    w = await build(client, admin)
+    c = w.clinic
+    org = c.organisation_id
+    types = f"/v1/organisations/{org}/appointment-types"
+    before = len((await client.get(types, headers=w.org_admin)).json())
+    body = {"organisation_id": org, "name": "Follow-up", "duration_minutes": 15}
+    r = await client.post(
+        "/v1/admin/appointment-types", json=body | {"doctor_ids": [w.other.doctor_id]}, headers=w.org_admin
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "doctor_not_in_organisation")
+    assert len((await client.get(types, headers=w.org_admin)).json()) == before  # nothing half-written
+    r = await client.post("/v1/admin/appointment-types", json=body | {"doctor_ids": [w.second]}, headers=w.org_admin)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["doctor_ids"] == [w.second]
+    status, answer = await slots(client, c.doctor_id, made["id"], c)
+    assert (status, answer["reason"]) == (422, "not_offered")
+
+    path = f"/v1/admin/appointment-types/{made['id']}"
+    r = await client.patch(path, json={"name": "Renamed", "doctor_ids": [w.other.doctor_id]}, headers=w.org_admin)
+    assert (r.status_code, r.json()["code"]) == (422, "doctor_not_in_organisation")
+    r = await client.get(f"/v1/appointment-types/{made['id']}")
+    assert (r.json()["name"], r.json()["doctor_ids"]) == ("Follow-up", [w.second])  # neither changed
+    r = await client.patch(path, json={"name": "Renamed", "doctor_ids": [c.doctor_id]}, headers=w.org_admin)
+    assert r.status_code == 200, r.text
+    assert (r.json()["name"], r.json()["doctor_ids"]) == ("Renamed", [c.doctor_id])
+    status, answer = await slots(client, c.doctor_id, made["id"], c)
+    assert status == 200 and answer["slots"], answer
