@@ -127,6 +127,10 @@ async def test_any_doctor_then_a_time_opens_the_booking_page_at_that_time(
     # one day at a time: the first day with free times, chosen; every shown time is that day's
     await expect(page.locator("#days button").first).to_have_attribute("aria-pressed", "true")
     await look(page, "clinic-any-doctor-times")
+    # at phone width the days scroll sideways inside their row; the page itself never does
+    await page.set_viewport_size({"width": 390, "height": 844})
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.set_viewport_size({"width": 1280, "height": 800})
 
     # the next day: its times, and the keyboard stays on the day
     day = page.locator("#days button").nth(1)

@@ -128,7 +128,7 @@ function renderDoctors() {
     "button",
     { type: "button", className: "choice any", id: "any-doctor", attrs: { "aria-pressed": String(Boolean(state.times)) }, onclick: () => chooseAny(true) },
     el("span", { className: "choice-name" }, t("any_doctor")),
-    el("span", { className: "choice-detail" }, t("any_doctor_hint", { n: doctors.length })),
+    el("span", { className: "choice-detail" }, t(doctors.length === 1 ? "any_doctor_hint_one" : "any_doctor_hint", { n: doctors.length })),
   );
   const links = doctors.map((doctor) =>
     el(
