@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -18,19 +19,20 @@ from gateway.clinic.directory import handlers as directory_handlers
 from gateway.clinic.endpoints import router as clinic_router
 from gateway.cors import cors_middleware
 from gateway.deps import DEPENDENCIES
+from gateway.desk.endpoints import router as desk_router
 from gateway.errors import exception_handlers
 from gateway.health import healthz
 from gateway.live.endpoints import router as live_router
 from gateway.me import router as me_router
 from gateway.metrics import metrics_endpoint, metrics_middleware, retire, watch
-from gateway.notify.reminder_endpoints import router as reminders_router
-from gateway.notify.review_endpoints import router as reviews_router
-from gateway.notify.webhook_endpoints import router as webhooks_router
 from gateway.pages import router as pages_router
+from gateway.reminders.endpoints import router as reminders_router
+from gateway.reviews.endpoints import router as reviews_router
 from gateway.runtime import tune_gc
 from gateway.services import Services
 from gateway.settings import INSECURE_DEV_KEY, Settings
 from gateway.trust.endpoints import router as trust_router
+from gateway.webhooks.endpoints import router as webhooks_router
 
 logger = logging.getLogger("gateway")
 
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None, *, tune_process: bool = False) 
             webhooks_router,
             reminders_router,
             reviews_router,
+            desk_router,
             *directory_handlers,  # after clinic_router: see gateway/clinic/directory.py
         ],
         middleware=[metrics_middleware, cors_middleware],
@@ -106,4 +109,9 @@ def create_app(settings: Settings | None = None, *, tune_process: bool = False) 
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         debug=settings.debug,
+        # Litestar's records go through the process's one handler (gateway/logs.py): it neither
+        # replaces the root logger's handlers nor adds a format of its own.
+        logging_config=LoggingConfig(
+            configure_root_logger=False, loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}}
+        ),
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
+from gateway import logs
 from gateway.settings import Settings
 
 
@@ -65,12 +65,12 @@ def _worker(settings: Settings) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
     import uvicorn
 
-    from gateway.logredact import uvicorn_log_config
+    from gateway import logs
 
     if args.no_worker:
         os.environ["GATEWAY_NOTIFY_WORKER"] = "off"  # read by each served process's settings
@@ -82,11 +82,10 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        # Above "info" uvicorn filters its access lines out, yet still builds each one's fields
-        # (client address, path with query) on every response: not building them is free.
-        access_log=args.log_level in ("trace", "debug", "info"),
+        # the request middleware logs one line per request, with its id (gateway/logs.py)
+        access_log=False,
         proxy_headers=True,
-        log_config=uvicorn_log_config(),  # manage-link tokens in paths are redacted (gateway/logredact.py)
+        log_config=logs.config(settings.log_format, args.log_level),  # every process uvicorn starts
         # uvicorn's httptools protocol, sending each response's head and body in one write
         # (gateway/serving.py: two writes per answer were a fifth of a worker's CPU on holds)
         http="gateway.serving:GatewayHttpProtocol",
@@ -112,12 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub.add_parser("worker", help="deliver the outbox (email, SMS, webhooks) and due reminders, without HTTP")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
     except ValueError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
+    logs.setup(settings.log_format)
     if args.command == "migrate":
         return _migrate(settings)
     if args.command == "demo":
@@ -128,4 +127,4 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "worker":  # it signs manage links and opens webhook secrets with the key
         return _worker(settings)
-    return _serve(args)
+    return _serve(args, settings)

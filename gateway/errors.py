@@ -101,14 +101,24 @@ class RateLimited(GatewayError):
 
 
 class ServiceUnavailable(GatewayError):
+    """A dependency cannot serve the request now; the answer says when to try again
+    (``Retry-After``, 1 s unless given) and, when known, which ``dependency``."""
+
     status = 503
     code = "unavailable"
 
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, code=code, **({"retry_after": 1} | extra))
+
 
 class SecretUnreadable(ServiceUnavailable):
-    """A secret stored encrypted no longer decrypts (``GATEWAY_SECRET_KEY`` was changed)."""
+    """A secret stored encrypted no longer decrypts (``GATEWAY_SECRET_KEY`` was changed): trying
+    again will not help, so no ``Retry-After``."""
 
     code = "secret_unreadable"
+
+    def __init__(self, detail: str) -> None:
+        GatewayError.__init__(self, detail)
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:

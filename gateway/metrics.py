@@ -27,6 +27,7 @@ import functools
 import gc
 import hmac
 import ipaddress
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -42,6 +43,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from gateway import logs
 from gateway.errors import Forbidden, GatewayError
 
 if TYPE_CHECKING:
@@ -229,19 +231,24 @@ def metrics_endpoint() -> Response[bytes]:
 
 
 def metrics_middleware(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: time each HTTP request until its response has been sent."""
+    """ASGI middleware: give each request its id (``gateway/logs.py``), time it until its
+    response has been sent, and log one line for it (``gateway.access``, at info)."""
 
     def middleware(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Event streams are left out: they last as long as the client stays, and their frames
         # are the fan-out's hot path (a wrapped send costs every client of every event). They
         # are handed on without a frame of this middleware on their stack: a plain function
-        # returning the inner app's awaitable (an idle stream's every byte counts).
+        # returning the inner app's awaitable (an idle stream's every byte counts). A stream
+        # names its request id in its own head and line (gateway/logs.py: ``stream_opened``).
         if scope["type"] != ScopeType.HTTP or scope["path"].endswith("/events"):
             return app(scope, receive, send)
         return timed(scope, receive, send)
 
     async def timed(scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]  # type: ignore[typeddict-item]  # only HTTP scopes come here
+        rid = logs.request_id_for(scope["headers"])
+        logs.REQUEST_ID.set(rid)  # this request's task only: each request runs in a task of its own
+        header = (logs.HEADER, rid.encode())
         status = 500
         began = time.perf_counter()
 
@@ -249,12 +256,23 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", ()), header],
+                }  # never change a message in place: it may be shared
             await send(message)
 
         try:
             await app(scope, receive, timed_send)
         finally:
+            elapsed = time.perf_counter() - began
             route = scope.get("path_template") or "unmatched"
-            REQUEST_SECONDS.labels(method, route, str(status)).observe(time.perf_counter() - began)
+            REQUEST_SECONDS.labels(method, route, str(status)).observe(elapsed)
+            if logs.ACCESS.isEnabledFor(logging.INFO):
+                path = scope["path"]
+                logs.ACCESS.info(
+                    "%s %s %d", method, path, status,
+                    extra={"method": method, "path": path, "status": status, "duration_ms": round(elapsed * 1000, 2)},
+                )  # fmt: skip
 
     return middleware

@@ -196,6 +196,12 @@ async def admin_page() -> Response[str]:
     return _staff_page("admin")
 
 
+@get("/desk", include_in_schema=False)
+async def desk_page() -> Response[str]:
+    """The front desk: live holds (release), booking for a patient, meet now (``gk_…`` or platform + slug)."""
+    return _staff_page("desk")
+
+
 def _when(moved_to: dict[str, Any]) -> str:
     """ "Tuesday 8 December 2026, 15:00 (Europe/Berlin)": a moved appointment's new start, in the patient's zone."""
     tz = zone(moved_to.get("timezone") or "UTC")
@@ -314,6 +320,7 @@ router = Router(
         booking_page,
         doctor_page,
         admin_page,
+        desk_page,
         manage_page,
         clinic_page,
         favicon,
@@ -325,6 +332,7 @@ router = Router(
         _static("widget", shared=True),
         _static("doctor"),
         _static("admin"),
+        _static("desk"),
         _static("manage"),
         _static("clinic"),
     ],

@@ -12,6 +12,7 @@ from typing import Annotated
 import msgspec
 
 from gateway.envconfig import Env, load
+from gateway.logs import LogFormat
 
 # Re-exported: the struct lives in store (a lower layer may not import this module).
 from store.settings import DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL
@@ -193,6 +194,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jitsi_app_secret: Annotated[str | None, Env("GATEWAY_JITSI_APP_SECRET")] = None
     """``GATEWAY_JITSI_APP_SECRET``: with ``jitsi_app_id``, ``/join`` hands out room addresses carrying a
     signed room token (room, user, moderator for the doctor, expiry at the join window's close)."""
+    log_format: Annotated[LogFormat, Env("GATEWAY_LOG_FORMAT")] = "json"
+    """``GATEWAY_LOG_FORMAT``: ``json`` (one object per line, the default) or ``text`` (a readable line for a
+    terminal); either way every line a request causes carries its request id (see ``gateway/logs.py``)."""
     debug: Annotated[bool, Env("GATEWAY_DEBUG")] = False
     """``GATEWAY_DEBUG``: Litestar debug mode (tracebacks in responses). Never in production."""
 

@@ -84,6 +84,17 @@ class HoldState:
     """What Redis keeps of the hold's token (a hash), so a reader can check the token it was sent."""
 
 
+@dataclass(frozen=True, slots=True)
+class LiveHold:
+    """A live hold as the front desk lists it (never its token)."""
+
+    hold_id: uuid.UUID
+    doctor_id: uuid.UUID
+    start: datetime
+    end: datetime
+    expires_at: datetime
+
+
 BeginOutcome = Literal["ok", "booked", "busy", "gone", "unknown"]
 Warmer = Callable[[uuid.UUID], Awaitable[Sequence[BookedInterval]]]
 StaleCheck = Callable[[uuid.UUID], Awaitable[tuple[datetime, datetime, datetime] | None]]
@@ -234,6 +245,44 @@ class HoldEngine:
         args = lua.ReleaseArgs(*self._announce(doctor), hold_id=str(hold_id), token_hash=token_hash(token))
         return (await self.batcher.run(lua.RELEASE.call(keys, args))).status
 
+    async def staff_release(self, state: HoldState) -> str:
+        """Let a hold go without its token (the caller is the organisation's staff, checked before).
+
+        Returns:
+            ``ok``, ``busy`` (being confirmed), ``gone`` or ``unknown``.
+        """
+        doctor = str(state.doctor_id)
+        args = lua.StaffReleaseArgs(*self._announce(doctor), hold_id=str(state.hold_id))
+        return (await self.batcher.run(lua.STAFF_RELEASE.call(self._hold_keys(state), args))).status
+
+    async def live_holds(self, doctor_ids: Sequence[uuid.UUID]) -> list[LiveHold]:
+        """Every live hold of these doctors, by start, read from their deadline indexes in one round trip.
+
+        A hold whose deadline has passed is left out (the sweeper announces it within a second).
+        """
+        if not doctor_ids:
+            return []
+        now = f"({to_ms(datetime.now(UTC))}"
+        replies = await self.batcher.execute(
+            *(("ZRANGEBYSCORE", self.keys.holds(str(d)), now, "+inf", "WITHSCORES") for d in doctor_ids)
+        )
+        found = []
+        for doctor_id, reply in zip(doctor_ids, replies, strict=True):
+            if isinstance(reply, Exception):
+                raise reply
+            for member, score in reply:  # (member, score) pairs: the client pairs WITHSCORES replies
+                # hold_id|start_iso|end_iso|start_ms|block_ms; the earlier form (hold_id|start_ms|block_ms) names
+                # no end of its own, so its blocked-until stands for it
+                parts = str(member).split("|")
+                start = from_ms(int(parts[-2]))
+                end = (
+                    datetime.fromisoformat(parts[2].replace("Z", "+00:00"))
+                    if len(parts) == 5
+                    else from_ms(int(parts[-1]))
+                )
+                found.append(LiveHold(uuid.UUID(parts[0]), doctor_id, start, end, from_ms(int(float(score)))))
+        return sorted(found, key=lambda h: (h.start, str(h.doctor_id)))
+
     def _hold_keys(self, state: HoldState) -> list[str]:
         doctor = str(state.doctor_id)
         keys = [*self._doctor_keys(doctor), self.keys.hold(doctor, state.hold_id)]
@@ -371,4 +420,4 @@ def _estimated_deadline(ttl_ms: int) -> int:
     return to_ms(datetime.now(UTC)) + ttl_ms - 1000
 
 
-__all__ = ["CELL_MS", "BookedInterval", "HoldEngine", "HoldState", "NewHold", "Snapshot"]
+__all__ = ["CELL_MS", "BookedInterval", "HoldEngine", "HoldState", "LiveHold", "NewHold", "Snapshot"]

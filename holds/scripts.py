@@ -163,6 +163,15 @@ class ReleaseArgs(msgspec.Struct, array_like=True, frozen=True):
     token_hash: str
 
 
+class StaffReleaseArgs(msgspec.Struct, array_like=True, frozen=True):
+    """A hold let go by the organisation's staff, without its token (the front desk)."""
+
+    channel: str
+    log_max: int
+    doctor_id: str
+    hold_id: str
+
+
 class Outcome(NamedTuple):
     """A ``{status, detail}`` reply: ``detail`` is a sequence number, a status or an id, as the
     script's header says."""
@@ -244,6 +253,7 @@ class DueRemoveArgs(msgspec.Struct, array_like=True, frozen=True):
 
 HOLD = Script("holds", "hold", HoldArgs, _decode_hold, lib=True)
 RELEASE = Script("holds", "release", ReleaseArgs, _decode_outcome, lib=True)
+STAFF_RELEASE = Script("holds", "staff_release", StaffReleaseArgs, _decode_outcome, lib=True)
 CONFIRM_BEGIN = Script("holds", "confirm_begin", ConfirmBeginArgs, _decode_outcome, lib=True)
 CONFIRM_END = Script("holds", "confirm_end", ConfirmEndArgs, _decode_outcome, lib=True)
 EXPIRE = Script("holds", "expire", ExpireArgs, _decode_outcome, lib=True)

@@ -35,6 +35,10 @@ class Sweeper:
             expired = await self.engine.expire_due()
             total += expired
             if expired < 500:
+                if total:
+                    logger.info(
+                        "sweeper: %d lapsed hold(s) expired", total, extra={"action": "holds.expire", "count": total}
+                    )
                 return total
 
     async def _run(self) -> None:

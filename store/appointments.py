@@ -24,8 +24,10 @@ ACTIVE_STATUSES = ("confirmed", "pending_approval")
 INSERT_APPOINTMENT = (
     "INSERT INTO appointments (organisation_id, doctor_id, appointment_type_id, hold_id, patient_name,"
     " patient_email, patient_phone, patient_timezone, patient_ref, starts_at, ends_at, blocked_until,"
-    " status, meeting_url, previous_appointment_id, reschedule_count, payment, created_by)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING *"
+    " status, meeting_url, previous_appointment_id, reschedule_count, payment, created_by,"
+    " notice_overridden, notice_overridden_by)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+    " RETURNING *"
 )
 GET_APPOINTMENT = "SELECT * FROM appointments WHERE id = $1"
 GET_BY_HOLD = "SELECT * FROM appointments WHERE hold_id = $1"
@@ -98,6 +100,8 @@ class NewAppointment(msgspec.Struct, frozen=True, kw_only=True):
     previous_appointment_id: uuid.UUID | None = None
     reschedule_count: int = 0
     payment: dict[str, Any] | None = None
+    notice_overridden_by: str | None = None
+    """Set when staff booked inside the type's notice or same-day rules: who (``admin``, ``platform``…)."""
 
 
 class Actor(msgspec.Struct, frozen=True):
@@ -120,18 +124,21 @@ async def insert(db: Conn, actor: Actor, new: NewAppointment) -> Appointment:
             new.organisation_id, new.doctor_id, new.appointment_type_id, new.hold_id, new.patient_name,
             new.patient_email, new.patient_phone, new.patient_timezone, new.patient_ref, new.starts_at,
             new.ends_at, new.blocked_until, new.status, None, new.previous_appointment_id,
-            new.reschedule_count, new.payment, actor.kind,
+            new.reschedule_count, new.payment, actor.kind, new.notice_overridden_by is not None,
+            new.notice_overridden_by,
         )  # fmt: skip
     except asyncpg.ExclusionViolationError as exc:
         raise Overlap(str(exc)) from exc
     except asyncpg.UniqueViolationError as exc:
         raise Duplicate(getattr(exc, "constraint_name", None)) from exc
     appointment = from_record(Appointment, row)
-    detail = (
+    detail: dict[str, Any] | None = (
         {"previous_appointment_id": str(appointment.previous_appointment_id)}
         if appointment.previous_appointment_id
         else None
     )
+    if appointment.notice_overridden:
+        detail = (detail or {}) | {"notice_overridden": True}
     await db.execute(INSERT_EVENT, appointment.id, actor.kind, actor.ref, None, appointment.status, None, detail)
     event_type = "appointment.rescheduled" if appointment.previous_appointment_id else "appointment.booked"
     await outbox.appointment_changed(db, appointment, event_type, from_status=None, actor=actor.kind)
@@ -213,6 +220,20 @@ async def booked_between(
     return [(r["id"], r["starts_at"], r["blocked_until"]) for r in rows]
 
 
+class PatientSearch(msgspec.Struct, frozen=True, kw_only=True):
+    """A staff member's patient filter: the patient reference exactly, or every word somewhere in
+    the patient's name or email address (case-insensitive; an exact email matches itself)."""
+
+    ref: str
+    words: Sequence[str]
+
+
+def like_pattern(word: str) -> str:
+    """``%word%`` for ILIKE, with LIKE's own characters (``%``, ``_``, ``\\``) taken literally."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 class Filter(msgspec.Struct, frozen=True, kw_only=True):
     """What ``GET /v1/appointments`` asks for; every query is scoped by organisation."""
 
@@ -220,6 +241,7 @@ class Filter(msgspec.Struct, frozen=True, kw_only=True):
     doctor_id: uuid.UUID | None = None
     patient_ref: str | None = None
     patient_email: str | None = None
+    patient_search: PatientSearch | None = None
     statuses: Sequence[str] = ACTIVE_STATUSES
     start: datetime | None = None  # appointments ending after this
     end: datetime | None = None  # appointments starting before this
@@ -251,6 +273,11 @@ async def page(db: Conn, f: Filter) -> list[Appointment]:
         where("patient_ref = ?", f.patient_ref)
     if f.patient_email is not None:
         where("lower(patient_email) = lower(?)", f.patient_email)
+    if f.patient_search is not None:
+        # one fixed fragment per word (served by the trigram indexes of migration 013)
+        words = " AND ".join(["(patient_name ILIKE ? OR patient_email ILIKE ?)"] * len(f.patient_search.words))
+        patterns = [like_pattern(w) for w in f.patient_search.words for _ in range(2)]
+        where(f"(patient_ref = ? OR ({words or 'false'}))", f.patient_search.ref, *patterns)
     if f.start is not None:
         where("ends_at > ?", f.start)
     if f.end is not None:

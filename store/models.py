@@ -117,6 +117,9 @@ class Appointment(msgspec.Struct, frozen=True, kw_only=True):
     ics_sequence: int = 0
     payment: dict[str, Any] | None = None
     created_by: str = "patient"
+    notice_overridden: bool = False
+    """Booked by staff inside the type's notice or same-day rules (``notice_overridden_by`` says who)."""
+    notice_overridden_by: str | None = None
 
 
 T = TypeVar("T")

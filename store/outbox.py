@@ -148,6 +148,8 @@ def snapshot(a: Appointment) -> dict[str, Any]:
         "reschedule_count": a.reschedule_count,
         "payment": a.payment,
         "created_by": a.created_by,
+        "notice_overridden": a.notice_overridden,
+        "notice_overridden_by": a.notice_overridden_by,
         "created_at": _iso(a.created_at),
         "updated_at": _iso(a.updated_at),
     }

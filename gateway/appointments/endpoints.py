@@ -31,7 +31,16 @@ async def list_appointments(
     caller: Caller,
     appointments: Appointments,
     doctor_id: Annotated[uuid.UUID | None, QueryParameter(name="doctor_id")] = None,
-    patient: Annotated[str | None, QueryParameter(name="patient", description="email or patient reference")] = None,
+    patient: Annotated[
+        str | None,
+        QueryParameter(
+            name="patient",
+            description=(
+                "staff: the patient reference, or words found in the patient's name or email"
+                " (case-insensitive; a whole email address matches)"
+            ),
+        ),
+    ] = None,
     status: Annotated[list[str] | None, QueryParameter(name="status", description="may repeat")] = None,
     from_: Annotated[str | None, QueryParameter(name="from")] = None,
     to: Annotated[str | None, QueryParameter(name="to")] = None,

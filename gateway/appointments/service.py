@@ -19,13 +19,32 @@ from gateway.timeutil import show, utcnow
 from gateway.trust.tokens import stored_ref
 from store import appointments as repo
 from store import clinic as clinic_repo
-from store.appointments import Actor, Filter
+from store.appointments import Actor, Filter, PatientSearch
 from store.models import Appointment, AppointmentType
 from store.types import Pool
 
 STATUSES = ("confirmed", "pending_approval", "cancelled", "completed", "no_show", "rescheduled")
 JOIN_OPENS = timedelta(minutes=10)
 JOIN_CLOSES = timedelta(minutes=60)
+PATIENT_QUERY_MAX = 200
+PATIENT_QUERY_WORDS = 8
+
+
+def patient_search(query: str) -> PatientSearch:
+    """What a staff member's ``patient=`` asks for: the patient reference exactly (as before), or
+    every word of it within the patient's name or email address, case-insensitive (so a whole
+    email address still finds its patient, and so do "grace", "hopp" or "example.org").
+
+    Raises:
+        ValidationFailed: longer than 200 characters or more than 8 words.
+    """
+    text = query.strip()
+    words = text.split()
+    if len(text) > PATIENT_QUERY_MAX or len(words) > PATIENT_QUERY_WORDS:
+        raise ValidationFailed(
+            f"patient: at most {PATIENT_QUERY_MAX} characters and {PATIENT_QUERY_WORDS} words", field="patient"
+        )
+    return PatientSearch(ref=stored_ref(text), words=tuple(words))
 
 
 def actor_of(who: Principal) -> Actor:
@@ -104,9 +123,8 @@ class AppointmentService:
                 if doctor_id is not None and doctor_id != who.doctor_id:
                     raise Forbidden("A doctor lists their own appointments.")
                 f = msgspec.structs.replace(f, doctor_id=who.doctor_id)
-            if patient is not None:
-                by = {"patient_email": patient} if "@" in patient else {"patient_ref": stored_ref(patient)}
-                f = msgspec.structs.replace(f, **by)
+            if patient is not None and patient.strip():
+                f = msgspec.structs.replace(f, patient_search=patient_search(patient))
         rows = await repo.page(self.db, f)
         more = len(rows) > limit
         rows = rows[:limit]

@@ -96,6 +96,9 @@ class AppointmentOut(msgspec.Struct, frozen=True, kw_only=True):
     created_by: str
     created_at: str
     updated_at: str
+    notice_overridden: bool = False
+    """Staff booked it inside the type's notice or same-day rules (the front desk's override)."""
+    notice_overridden_by: str | None = None
 
 
 class ConfirmOut(msgspec.Struct, frozen=True):

@@ -100,6 +100,8 @@ def appointment_out(a: Appointment, tz: ZoneInfo | None = None) -> schemas.Appoi
         created_by=a.created_by,
         created_at=show(a.created_at, tz),
         updated_at=show(a.updated_at, tz),
+        notice_overridden=a.notice_overridden,
+        notice_overridden_by=a.notice_overridden_by,
     )
 
 
@@ -381,8 +383,12 @@ class BookingService:
         appointment_type: AppointmentType,
         replaces: Appointment | None = None,
         reason: str | None = None,
+        notice_overridden_by: str | None = None,
     ) -> Appointment:
-        """Write the appointment of a hold (and, for a reschedule, retire the one it replaces) atomically."""
+        """Write the appointment of a hold (and, for a reschedule, retire the one it replaces) atomically.
+
+        ``notice_overridden_by`` marks an appointment staff booked inside the type's notice (the front desk).
+        """
         patient = body.patient
         if patient.timezone is not None:
             zone(patient.timezone, "patient.timezone")
@@ -439,6 +445,7 @@ class BookingService:
                         previous_appointment_id=replaces.id if replaces else None,
                         reschedule_count=replaces.reschedule_count + 1 if replaces else 0,
                         payment=payment,
+                        notice_overridden_by=notice_overridden_by,
                     ),
                 )
         except Overlap:
@@ -454,7 +461,7 @@ class BookingService:
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
             logger.warning("confirm of hold %s could not reach Postgres: %s", state.hold_id, exc)
             await self.engine.end_confirm(state, "retry")
-            raise ServiceUnavailable("The appointment could not be saved; try again.") from exc
+            raise ServiceUnavailable("The appointment could not be saved; try again.", dependency="postgres") from exc
         except GatewayError:
             await self.engine.end_confirm(state, "retry")
             raise

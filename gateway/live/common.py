@@ -63,7 +63,7 @@ async def current_seq(services: Services, doctor_id: str) -> int:
     try:
         return (await services.replay.read(doctor_id, None)).current
     except (RedisError, OSError) as exc:
-        raise ServiceUnavailable("Live events are unavailable right now; retry shortly.") from exc
+        raise ServiceUnavailable("Live events are unavailable right now; retry shortly.", dependency="redis") from exc
 
 
 class CallEnd:

@@ -26,7 +26,7 @@ from broadcast import cursor
 from broadcast.framing import SSE_END, SSE_RETRY, CursorSSEFraming, SSEFraming
 from broadcast.stream import Framing
 from broadcast.stream import Send as RawSend
-from gateway import metrics
+from gateway import logs, metrics
 from gateway.errors import ValidationFailed
 from gateway.live.common import CallEnd, current_seq, parse_doctor, parse_seq, require_doctors
 from gateway.ratelimit import client_network
@@ -41,6 +41,13 @@ HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 _SHARED = SSEFraming()
+
+
+def _head(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """The stream's response headers, with its request id (gateway/logs.py)."""
+    return [*HEADERS, (logs.HEADER, logs.stream_opened(scope))]
+
+
 _GET_HEAD = [HttpMethod.GET, HttpMethod.HEAD]
 
 
@@ -163,7 +170,7 @@ class EventStream:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_send: RawSend = send  # Litestar types each message; the stream's are plain dicts
         if scope.get("method") == "HEAD":
-            await raw_send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            await raw_send({"type": "http.response.start", "status": 200, "headers": _head(scope)})
             await raw_send(SSE_END)
             return
         try:
@@ -172,7 +179,7 @@ class EventStream:
             self.services.streams.give_back(self.address)  # taken by the route, see stream_app
 
     async def _serve(self, scope: Scope, receive: Receive, raw_send: RawSend) -> None:
-        await raw_send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        await raw_send({"type": "http.response.start", "status": 200, "headers": _head(scope)})
         await raw_send(SSE_RETRY)
         end = CallEnd()
         stream = self.services.hub.stream(raw_send, self.framing, self.services.replay, end)

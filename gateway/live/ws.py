@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 
 from broadcast.framing import WebSocketFraming
 from broadcast.stream import Message, Stream
-from gateway import metrics
+from gateway import logs, metrics
 from gateway.errors import RateLimited
 from gateway.live.common import CallEnd, missing_doctors
 from gateway.ratelimit import client_network
@@ -60,7 +60,8 @@ async def live_socket(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.close(code=1008, reason="too_many_streams")
         return
     try:
-        await socket.accept()
+        # the handshake's answer carries the request id (gateway/logs.py)
+        await socket.accept(headers=[(logs.HEADER, logs.stream_opened(socket.scope))])
         await _Session(socket, services).run()
     finally:
         services.streams.give_back(address)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gateway.notify.email import EmailChannel
-from gateway.notify.reminders import claim_due_reminders
 from gateway.notify.sms import SmsChannel
 from gateway.notify.webhooks import webhook_channel
 from gateway.notify.worker import Channel, Periodic, Worker
+from gateway.reminders.service import claim_due_reminders
 from store.pool import connect_one
 
 if TYPE_CHECKING:

@@ -18,25 +18,20 @@ attempted, without a request.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import math
-import os
 import uuid
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from standardwebhooks import Webhook as Signer
 
-from gateway.notify.ssrf import GuardedTransport, Resolver, UrlRefused, parse, system_resolver
 from gateway.notify.worker import Channel, Outcome
-from gateway.trust.crypto import derive
-from store import outbox
+from gateway.webhooks.service import INTERNAL_EVENTS, WebhookSecrets, message_id
+from gateway.webhooks.ssrf import GuardedTransport, Resolver, UrlRefused, parse, system_resolver
 from store import webhooks as repo
 from store.outbox import Delivery, Message, Target
 from store.types import Conn, Pool
@@ -46,44 +41,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("gateway.notify.webhooks")
 
-INTERNAL_EVENTS = frozenset({"webhook.disabled"})
-"""Outbox events for the organisation's admins only: never sent to a webhook."""
-EVENT_TYPES = tuple(t for t in outbox.EVENT_TYPES if t not in INTERNAL_EVENTS)
-"""What a subscription may ask for."""
 TIMEOUT_SECONDS = 15.0
 """A receiver that has not answered (status line and headers) by then has failed this attempt."""
 USER_AGENT = "booking-gateway-webhooks/1"
 GONE_REASON = "the endpoint answered 410 Gone"
-
-
-def new_secret() -> str:
-    """A fresh signing secret, ``whsec_`` and the base64 of 32 random bytes (Standard Webhooks)."""
-    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
-
-
-def message_id(delivery_message_id: uuid.UUID) -> str:
-    """The ``webhook-id`` of a message: stable across retries and replays."""
-    return f"msg_{delivery_message_id}"
-
-
-class WebhookSecrets:
-    """Signing secrets sealed at rest (AES-GCM under a key of their own derived from
-    ``GATEWAY_SECRET_KEY``), each bound to its subscription's id."""
-
-    def __init__(self, secret_key: str) -> None:
-        self._aead = AESGCM(derive(secret_key, "webhook-secrets/v1"))
-
-    def seal(self, webhook_id: uuid.UUID, secret: str) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + self._aead.encrypt(nonce, secret.encode(), str(webhook_id).encode())
-
-    def open(self, webhook_id: uuid.UUID, sealed: bytes) -> str:
-        """Raises:
-        ValueError: not sealed for this subscription with this gateway's key."""
-        try:
-            return self._aead.decrypt(sealed[:12], sealed[12:], str(webhook_id).encode()).decode()
-        except InvalidTag:
-            raise ValueError(f"webhook {webhook_id}: secret cannot be decrypted with GATEWAY_SECRET_KEY") from None
 
 
 def _iso(moment: datetime) -> str:

@@ -193,23 +193,22 @@ class Worker:
         if outcome.delivered:
             status, retry_in = "delivered", None
             self.sent += 1
+            detail = ""
         elif outcome.skipped:
             status, retry_in = "skipped", None
-            logger.info("notify: %s %s to %s skipped: %s", delivery.channel, delivery.event_type,
-                        delivery.recipient, outcome.error)  # fmt: skip
+            detail = f": {outcome.error}"
         else:
             retry_in = None if outcome.permanent else channel.retry_in(delivery.attempts)
             status = "pending" if retry_in is not None else channel.gave_up
             self.failed += 1
-            logger.info(
-                "notify: %s %s to %s: attempt %d failed (%s)%s",
-                delivery.channel,
-                delivery.event_type,
-                delivery.recipient,
-                delivery.attempts,
-                outcome.error or outcome.status_code,
-                f"; again in {retry_in:.0f} s" if retry_in is not None else f"; {status}",
-            )
+            again = f"; again in {retry_in:.0f} s" if retry_in is not None else f"; {status}"
+            detail = f": attempt {delivery.attempts} failed ({outcome.error or outcome.status_code}){again}"
+        # one line per attempt; the recipient (an address, a number, a URL that may carry a token)
+        # stays out of the log: the delivery's id finds it in the deliveries log
+        logger.info(
+            "notify: %s %s delivery %s %s%s", delivery.channel, delivery.event_type, delivery.id, status, detail,
+            extra={"action": "notify.delivery", "status": outcome.status_code},
+        )  # fmt: skip
         async with self.db.acquire() as conn, conn.transaction():
             mine = await outbox.finish(
                 conn, delivery, status, status_code=outcome.status_code, error=outcome.error, retry_in=retry_in

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from tests.support import ADMIN_TOKEN, Clinic
+from gateway.settings import Settings
+from tests.browser.accessibility import look
+from tests.support import ADMIN_TOKEN, Clinic, sql
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -24,7 +28,7 @@ async def signed_in(page: Page, token: str, organisation: str = "") -> Page:
     """Sign in on /admin and wait until the appointments are shown and live."""
     await page.get_by_label("Admin key").fill(token)
     if organisation:
-        await page.get_by_label("Organisation id").fill(organisation)
+        await page.get_by_label("Organisation slug or id").fill(organisation)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("#appointment-list")).to_have_attribute("aria-busy", "false")
     await expect(page.locator("#live")).to_have_attribute("data-state", "live")
@@ -94,7 +98,7 @@ async def test_an_admin_cancels_with_a_reason_and_the_slot_reappears(
 
 
 async def test_an_admin_rebooks_a_patient_onto_another_time(
-    live_clinic: Clinic, staff: Any, open_page: Any, artifacts: Path
+    live_clinic: Clinic, staff: Any, open_page: Any, artifacts: Path, settings: Settings
 ) -> None:
     old, new = live_clinic.at(2, 10), live_clinic.at(3, 11)
     booked = staff.book(live_clinic, old, name="Grace Hopper")
@@ -111,7 +115,21 @@ async def test_an_admin_rebooks_a_patient_onto_another_time(
         await day.locator("summary").click()
     await expect(slot(dialog, old)).to_have_count(0)  # taken: by this very appointment
     await page.screenshot(path=artifacts / "admin-rebook.png")
+    await look(page, "admin-rebook-slots")
+
+    # choosing a time asks first; Back changes nothing
     await slot(dialog, new).click()
+    question = dialog.locator("#rebook-question")
+    await expect(question).to_be_focused()
+    await expect(question).to_have_text(re.compile(r"^Move Grace Hopper from .*10:00 to .*11:00\?$"))
+    await look(page, "admin-rebook-confirm")
+    await dialog.get_by_role("button", name="Back").click()
+    await expect(question).to_be_hidden()
+    await expect(slot(dialog, new)).to_be_focused()
+    assert staff._call("GET", f"/v1/appointments/{booked['id']}")["status"] == "confirmed"
+    await expect(slot(watcher, new)).to_have_count(1)  # not even held
+    await slot(dialog, new).click()
+    await dialog.get_by_role("button", name="Confirm").click()
 
     await expect(dialog.locator("#detail-status")).to_contain_text("Moved to")
     await expect(dialog.locator("#detail-facts")).to_contain_text(f"11:00 {NDASH} 11:30")
@@ -124,6 +142,13 @@ async def test_an_admin_rebooks_a_patient_onto_another_time(
     await dialog.get_by_role("button", name="Close").click()
     await expect(page.locator("#appointment-list tbody tr")).to_have_count(1)
     await expect(page.locator("#appointment-list tbody tr")).to_contain_text(f"11:00 {NDASH} 11:30")
+    # the patient is told: the move wrote its outbox row (email, webhooks), by the admin
+    moved_id = await page.locator("#appointment-list tbody tr").get_attribute("data-appointment-id")
+    rows = await sql(settings, "SELECT event_type, data FROM outbox WHERE appointment_id = $1", uuid.UUID(moved_id))
+    assert [r["event_type"] for r in rows] == ["appointment.rescheduled"]
+    data = rows[0]["data"]
+    change = (json.loads(data) if isinstance(data, str) else data)["change"]
+    assert change["actor"] == "admin" and change["to"] == "confirmed"
 
 
 async def test_filters_and_paging(live_clinic: Clinic, staff: Any, open_page: Any) -> None:
@@ -189,7 +214,7 @@ async def test_who_may_sign_in(live_clinic: Clinic, staff: Any, open_page: Any) 
     await expect(page.locator("#token-error")).to_contain_text("Doctors use /doctor")
     await page.get_by_label("Admin key").fill(ADMIN_TOKEN)
     await page.get_by_role("button", name="Sign in").click()
-    await expect(page.locator("#organisation-error")).to_contain_text("organisation id too")
+    await expect(page.locator("#organisation-error")).to_contain_text("slug (or its id) too")
     assert await page.evaluate("sessionStorage.getItem('gateway.admin')") is None
 
     await signed_in(page, ADMIN_TOKEN, live_clinic.organisation_id)

@@ -92,7 +92,7 @@ async def test_join_no_show_and_complete_follow_the_clock(live_clinic: Clinic, s
 
     await page.clock.set_system_time(start + timedelta(minutes=15))
     await page.clock.fast_forward(20_000)
-    await expect(appointment.get_by_role("button", name=re.compile("^Mark as completed"))).to_be_visible()
+    await expect(appointment.get_by_role("button", name=re.compile("^Complete the appointment"))).to_be_visible()
 
     await page.clock.set_system_time(start + timedelta(minutes=30 + 61))
     await page.clock.fast_forward(20_000)
@@ -170,6 +170,7 @@ async def test_only_a_doctors_token_signs_in(live_clinic: Clinic, staff: Any, op
     await page.get_by_label("Doctor token").fill("gd_not-a-real-token")
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("#token-error")).to_contain_text("unknown or was revoked")
+    await expect(page.get_by_label("Doctor token")).to_have_value("gd_not-a-real-token")  # kept, to correct it
     assert await page.evaluate("sessionStorage.getItem('gateway.doctor')") is None
 
     await signed_in(page, staff.doctor_token(live_clinic.doctor_id))

@@ -158,6 +158,40 @@ def test_sql_lives_in_store_only() -> None:
     assert not found, "SQL outside store/ (move it into a store repository):\n" + "\n".join(found)
 
 
+DOMAINS = ("appointments", "booking", "clinic", "desk", "live", "reminders", "reviews", "trust", "webhooks")
+"""The domain packages of ``gateway/``: each with endpoints, service and schemas."""
+SHARED_FROM_NOTIFY = ("gateway.notify.links",)
+"""What of ``gateway.notify`` a domain may use: the signed manage links, not the worker."""
+
+
+def domains_importing_delivery(root: Path) -> list[str]:
+    """Imports of the outbox worker and its channels from a domain package, as ``file:line``:
+    delivery depends on the domains it delivers for (reminders, webhooks), never the reverse."""
+    found = []
+    for domain in DOMAINS:
+        for path in sorted((root / "gateway" / domain).rglob("*.py")):
+            for name, line in imported_modules(root, path):
+                if name.startswith("gateway.notify") and name not in SHARED_FROM_NOTIFY:
+                    found.append(f"{path.relative_to(root).as_posix()}:{line}: imports {name}")
+    return found
+
+
+def test_domain_packages_have_the_same_parts_and_never_import_delivery() -> None:
+    for domain in DOMAINS:
+        if domain == "live":  # streams: endpoints and the protocol modules, no service of their own
+            continue
+        parts = {path.name for path in (ROOT / "gateway" / domain).glob("*.py")}
+        assert {"endpoints.py", "service.py", "schemas.py"} <= parts, f"gateway/{domain}/ has {sorted(parts)}"
+    found = domains_importing_delivery(ROOT)
+    assert not found, "a domain package imports the outbox worker:\n" + "\n".join(found)
+
+
+def test_a_domain_importing_the_worker_is_named(tmp_path: Path) -> None:
+    root = write(tmp_path, {"gateway/reminders/service.py": "from gateway.notify.worker import Worker\n"})
+    (root / "gateway" / "notify").mkdir(exist_ok=True)
+    assert domains_importing_delivery(root) == ["gateway/reminders/service.py:1: imports gateway.notify.worker"]
+
+
 # --- the checks themselves, on a made-up tree ---------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 // The organisation's overview: sign in with a gk_… key (or the platform token and an organisation
-// id); appointments across the organisation (filters, paging, details, cancel, rebook), the
+// slug or id); appointments across the organisation (filters, paging, details, cancel, rebook), the
 // doctors' weekly hours, booking secrets. Live over one stream of all its doctors' slot events.
 
 import { Clock, browserZone } from "../common/time.js";
@@ -47,7 +47,9 @@ function signOut() {
   notice.clear();
 }
 
-/** Which organisation the token may run: its own (gk_…), or the one named (platform). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Which organisation the token may run: its own (gk_…), or the one named by slug or id (platform). */
 async function organisationOf(me, named) {
   if (me.role === "admin") return me.organisation_id;
   if (me.role !== "platform") {
@@ -55,10 +57,16 @@ async function organisationOf(me, named) {
     return null;
   }
   if (!named) {
-    fieldError("organisation", "With the platform token, please give the organisation id too.");
+    fieldError("organisation", "With the platform token, please give the organisation's slug (or its id) too.");
     return null;
   }
-  return named;
+  if (UUID.test(named)) return named;
+  try {
+    return (await api.get(`/v1/admin/organisations/by-slug/${encodeURIComponent(named)}`)).id;
+  } catch (error) {
+    fieldError("organisation", error.status === 404 ? `No organisation has the slug “${named}”. Please check it.` : explain(error));
+    return null;
+  }
 }
 
 async function open(organisationId) {
@@ -126,11 +134,12 @@ async function signIn(token, named) {
   fieldError("organisation", "");
   try {
     await open(organisationId);
+    $("token").value = ""; // signed in: the key is kept in this tab's session only
     $("appointments-heading").focus();
   } catch (error) {
     if (error.status === 404 || error.code === "validation_error") {
       signOut();
-      fieldError("organisation", "No organisation has this id.");
+      fieldError("organisation", "No organisation has this id. Please check it, or give the organisation's slug.");
     } else {
       fail(error);
     }
@@ -141,7 +150,7 @@ $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const token = pastedToken($("token"));
   const named = $("organisation").value.trim();
-  $("token").value = "";
+  // what was typed stays until the sign-in works, so a mistake can be corrected
   if (!token) fieldError("token", "Please paste your admin key.");
   else signIn(token, named);
 });

@@ -1,5 +1,6 @@
-// Rebooking on a patient's behalf: pick a new slot (live), the gateway holds it for the clinic,
-// then moves the appointment onto the hold in one step. If the move fails, the hold is let go.
+// Rebooking on a patient's behalf: pick a new slot (live), confirm "Move <patient> from X to Y?",
+// then the gateway holds it for the clinic and moves the appointment onto the hold in one step
+// (which tells the patient). If the move fails, the hold is let go. Back changes nothing.
 
 import { explain } from "../common/http.js";
 import { el } from "../common/dom.js";
@@ -16,11 +17,45 @@ export class Rebooker {
     this.live = null;
     this.appointment = null;
     this.busy = false;
+    this.picked = null; // the start asked about in the confirm step
     this.list = new SlotList($("rebook-slots"), ctx.clock, {
-      onPick: (start, end, button) => this.pick(start, button),
+      onPick: (start, end) => this.ask(start, end),
       emptyText: "No free times in the next two weeks.",
     });
     $("rebook-doctor").addEventListener("change", () => this.follow($("rebook-doctor").value));
+    $("rebook-confirm-button").addEventListener("click", () => this.move());
+    $("rebook-back").addEventListener("click", () => this.back());
+  }
+
+  /** The confirm step: nothing moves until Confirm. */
+  ask(start, end) {
+    const { clock, doctors } = this.ctx;
+    const a = this.appointment;
+    const at = (instant) => `${clock.dayLabel(instant)}, ${clock.time(instant)}`;
+    const other = this.doctorId !== a.doctor_id ? ` with ${doctors.get(this.doctorId)?.name || "another doctor"}` : "";
+    this.picked = { start, end };
+    this.ctx.alert("");
+    $("rebook-question").textContent = `Move ${a.patient.name} from ${at(a.start)} to ${at(start)}${other}?`;
+    $("rebook-slots").hidden = true;
+    $("rebook-doctor-field").dataset.wasHidden = String($("rebook-doctor-field").hidden);
+    $("rebook-doctor-field").hidden = true;
+    $("rebook-confirm").hidden = false;
+    $("rebook-question").focus();
+  }
+
+  /** Back to the free times, the picked one focused again when it is still free. */
+  back() {
+    const start = this.picked?.start;
+    this.closeQuestion();
+    const again = start && $("rebook-slots").querySelector(`button[data-slot-start="${start}"]`);
+    (again && !again.disabled ? again : $("rebook-heading")).focus();
+  }
+
+  closeQuestion() {
+    this.picked = null;
+    $("rebook-confirm").hidden = true;
+    $("rebook-slots").hidden = false;
+    if ($("rebook-doctor-field").dataset.wasHidden === "false") $("rebook-doctor-field").hidden = false;
   }
 
   show(appointment) {
@@ -54,11 +89,14 @@ export class Rebooker {
   hide() {
     this.live?.stop();
     this.live = null;
+    this.closeQuestion();
     $("rebook").hidden = true;
   }
 
-  async pick(start, button) {
-    if (this.busy) return;
+  async move() {
+    if (this.busy || !this.picked) return;
+    const { start } = this.picked;
+    const button = $("rebook-confirm-button");
     this.busy = true;
     button.setAttribute("aria-busy", "true");
     const { api, clock } = this.ctx;
@@ -80,7 +118,11 @@ export class Rebooker {
     } catch (error) {
       this.ctx.say("");
       this.ctx.alert(error.code === "slot_taken" ? "Someone else just took that time. Please pick another one." : explain(error));
-      if (error.code === "slot_taken" || error.code === "not_bookable") this.live?.refresh();
+      if (error.code === "slot_taken" || error.code === "not_bookable") {
+        this.closeQuestion();
+        this.live?.refresh();
+        $("rebook-heading").focus();
+      }
     } finally {
       if (hold) api.delete(`/v1/holds/${encodeURIComponent(hold.hold_id)}`, { headers: { "X-Hold-Token": hold.hold_token } }).catch(() => undefined);
       this.busy = false;

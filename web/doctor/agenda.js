@@ -2,19 +2,36 @@
 // refetches the list whenever the doctor's live stream says a slot changed; buttons follow the
 // clock (join inside the join window, no-show after it, complete once started).
 
-import { ACTIVE, actionsAt, joinWindow, statusBadge } from "../common/appointments.js";
+import { ACTIVE, STATUS_LABELS, actionsAt, joinWindow, statusBadge } from "../common/appointments.js";
 import { coalesce, el } from "../common/dom.js";
-import { addDays, dayKeyOf, startOfDay } from "../common/zones.js";
+import { addDays, dayKeyOf, hhmm, startOfDay } from "../common/zones.js";
 
 const DAYS = 7;
 const SHOWN = [...ACTIVE, "completed", "no_show"];
 const TICK_MS = 15_000;
+const MAX_DAYS = 366; // a filtered range; longer ones are refused at the form
+const EVERY_DAY_UP_TO = 14; // longer ranges list only the days with appointments
+
+const $ = (id) => document.getElementById(id);
 
 export class Agenda {
-  constructor(container, { api, clock, doctor, typeNames, notice, onError }) {
-    Object.assign(this, { container, api, clock, doctor, typeNames, notice, onError });
+  constructor(container, { api, clock, doctor, typeNames, notice, onError, onDetails }) {
+    Object.assign(this, { container, api, clock, doctor, typeNames, notice, onError, onDetails });
     this.items = null;
     this.today = null;
+    this.filter = null; // {first, last, statuses}; null: today and the six days after
+    this.overrides = new Map(); // date -> the doctor's override of that day (day off, custom hours)
+    $("agenda-statuses").replaceChildren(...Object.entries(STATUS_LABELS).map(([value, label]) =>
+      el("label", { className: "check" }, el("input", { type: "checkbox", name: "status", value }), ` ${label}`)));
+    // handler properties, not listeners: a second sign-in in this tab replaces them (and starts
+    // from this week again)
+    $("agenda-filters").onreset = null;
+    $("agenda-filters").reset();
+    $("agenda-filters").onsubmit = (event) => {
+      event.preventDefault();
+      this.applyFilters();
+    };
+    $("agenda-filters").onreset = () => setTimeout(() => this.applyFilters(), 0); // after the form clears
     this.joined = new Map(); // appointment id -> meeting URL the gateway gave
     this.shownKey = "";
     this.refresh = coalesce(() => this.load());
@@ -29,14 +46,42 @@ export class Agenda {
     clearInterval(this.timer);
   }
 
+  /** Read the filter form: whole days in the doctor's zone ("last day" included), statuses. */
+  applyFilters() {
+    const first = $("agenda-first").value;
+    const last = $("agenda-last").value;
+    const statuses = [...document.querySelectorAll("#agenda-statuses input:checked")].map((box) => box.value);
+    let problem = "";
+    if ((first && !last) || (!first && last)) problem = "Please give both the first and the last day, or neither.";
+    else if (first && last < first) problem = "The last day must not be before the first day.";
+    else if (first && Date.parse(last) - Date.parse(first) > MAX_DAYS * 86_400_000) problem = "Please choose at most a year at a time.";
+    $("agenda-filter-error").textContent = problem;
+    $("agenda-filter-error").hidden = !problem;
+    for (const id of ["agenda-first", "agenda-last"]) $(id).setAttribute("aria-invalid", String(Boolean(problem)));
+    if (problem) {
+      $("agenda-first").focus();
+      return;
+    }
+    this.filter = first || statuses.length ? { first, last, statuses } : null;
+    this.items = null; // a new question: nothing to announce as "new"
+    this.refresh();
+  }
+
+  /** The days shown, as [first, last] day keys in the doctor's zone. */
+  range(today) {
+    if (this.filter?.first) return [this.filter.first, this.filter.last];
+    return [today, addDays(today, DAYS - 1)];
+  }
+
   async load() {
     const zone = this.doctor.timezone;
     const today = dayKeyOf(zone);
+    const [first, last] = this.range(today);
     const query = {
       doctor_id: this.doctor.id,
-      from: new Date(startOfDay(zone, today)).toISOString(),
-      to: new Date(startOfDay(zone, addDays(today, DAYS))).toISOString(),
-      status: SHOWN,
+      from: new Date(startOfDay(zone, first)).toISOString(),
+      to: new Date(startOfDay(zone, addDays(last, 1))).toISOString(),
+      status: this.filter?.statuses.length ? this.filter.statuses : SHOWN,
       limit: 50,
     };
     let items;
@@ -83,10 +128,22 @@ export class Agenda {
     const active = document.activeElement;
     const row = active?.dataset?.action ? active.closest("[data-appointment-id]") : null;
     const focused = row ? [row.dataset.appointmentId, active.dataset.action] : null;
+    const [first, last] = this.range(this.today);
     const byDay = new Map();
-    for (let i = 0; i < DAYS; i += 1) byDay.set(addDays(this.today, i), []);
-    for (const a of this.items) byDay.get(this.clock.dayKey(a.start))?.push(a);
-    this.container.replaceChildren(...[...byDay].map(([key, list]) => this.day(key, list)));
+    const days = Math.round((Date.parse(last) - Date.parse(first)) / 86_400_000) + 1;
+    if (days <= EVERY_DAY_UP_TO) for (let i = 0; i < days; i += 1) byDay.set(addDays(first, i), []);
+    for (const a of this.items) {
+      const key = this.clock.dayKey(a.start);
+      if (!byDay.has(key) && days > EVERY_DAY_UP_TO) byDay.set(key, []);
+      byDay.get(key)?.push(a);
+    }
+    const shown = [...byDay].map(([key, list]) => this.day(key, list));
+    this.container.replaceChildren(...(shown.length ? shown : [el("p", { className: "muted" }, "No appointments match.")]));
+    $("schedule-heading").textContent = this.filter ? "Your appointments" : "Today and this week";
+    const statuses = this.filter?.statuses.length ? this.filter.statuses.map((s) => STATUS_LABELS[s]).join(", ") : "booked, completed and no-shows";
+    $("agenda-range").textContent = this.filter
+      ? `${this.items.length} appointment${this.items.length === 1 ? "" : "s"} from ${this.dayName(first)} to ${this.dayName(last)}: ${statuses}.`
+      : "";
     this.container.setAttribute("aria-busy", "false");
     this.shownKey = this.stateKey();
     this.fresh = null; // highlighted once, when they arrive
@@ -95,14 +152,26 @@ export class Agenda {
     }
   }
 
+  /** The doctor's date overrides, to mark days off and custom-hour days in the agenda. */
+  showOverrides(overrides) {
+    this.overrides = new Map(overrides.map((o) => [o.date, o]));
+    if (this.items) this.render();
+  }
+
+  dayName(key) {
+    return this.clock.dayLabel(startOfDay(this.doctor.timezone, key) + 12 * 3_600_000); // midday: safe from DST edges
+  }
+
   day(key, list) {
-    const first = startOfDay(this.doctor.timezone, key);
-    const label = this.clock.dayLabel(first + 12 * 3_600_000); // midday: safe from DST edges
+    const label = this.dayName(key);
     const count = list.length ? `${list.length} booked` : "nothing booked";
+    const override = this.overrides.get(key);
+    const hours = override?.available ? override.windows.map((w) => `${hhmm(w.start_minute)}–${hhmm(w.end_minute)}`).join(", ") : "";
+    const note = !override ? null : el("span", { className: "day-note" }, override.available ? `Custom hours ${hours}` : "Day off");
     return el(
       "section",
-      { className: `agenda-day${key === this.today ? " today" : ""}`, dataset: { day: key } },
-      el("h3", {}, label, " ", el("span", { className: "count" }, count)),
+      { className: `agenda-day${key === this.today ? " today" : ""}`, dataset: override ? { day: key, override: override.available ? "custom" : "off" } : { day: key } },
+      el("h3", {}, label, " ", note, note ? " " : null, el("span", { className: "count" }, count)),
       list.length ? el("ul", { className: "appts", attrs: { role: "list" } }, list.map((a) => this.row(a))) : null,
     );
   }
@@ -115,9 +184,10 @@ export class Agenda {
       el("button", { type: "button", className: primary ? "primary small" : "secondary small", textContent: text, dataset: { action }, attrs: { "aria-label": `${label} ${who}` } });
     const actions = [];
     if (a.status === "confirmed") actions.push(...this.joinControls(a, may, button));
-    if (may.complete) actions.push(button("complete", "Complete", "Mark as completed:"));
+    if (may.complete) actions.push(button("complete", "Complete", "Complete the appointment with"));
     if (may.noShow) actions.push(button("no-show", "No-show", "Record a no-show:"));
     if (may.approve) actions.push(button("approve", "Approve", "Approve the appointment with", true));
+    actions.push(button("details", "Details", "Details, history and cancelling:"));
     const details = [this.typeNames.get(a.appointment_type_id), a.patient.email].filter(Boolean).join(" · ");
     return el(
       "li",
@@ -151,14 +221,29 @@ export class Agenda {
     if (!a) return;
     const path = `/v1/appointments/${encodeURIComponent(id)}`;
     const who = `${a.patient.name} (${this.clock.time(a.start)})`;
+    if (action === "details") {
+      this.onDetails?.(id);
+      return;
+    }
+    // Open the window while the click still counts as the doctor's own (before any await): a
+    // window opened after the fetch is a popup the browser blocks. It is sent to the room once
+    // the gateway gives the address, and closed again when it does not.
+    const room = action === "join" ? window.open("", "_blank") : null;
     this.notice.clear();
     try {
       if (action === "join") {
+        this.notice.say(`Opening the call with ${who}…`);
         const { meeting_url: url } = await this.api.get(`${path}/join`);
+        if (!/^https?:\/\//i.test(url)) throw new Error("The clinic gave no usable room address.");
         this.joined.set(id, url);
-        this.notice.say(`Opening the call with ${who}.`);
-        window.open(url, "_blank", "noopener,noreferrer");
-        this.render(); // the button becomes a link, in case the new tab was blocked
+        if (room) {
+          room.opener = null; // the room cannot reach back into this page
+          room.location.href = url;
+          this.notice.say(`The call with ${who} opened in a new window.`);
+        } else {
+          this.notice.say(`Your browser blocked the new window: use “Open the call” for ${who}.`);
+        }
+        this.render(); // the button becomes a link, to open the call again
         return;
       }
       const done = { complete: "completed", "no-show": "a no-show", approve: "approved" }[action];
@@ -166,6 +251,8 @@ export class Agenda {
       this.notice.say(`${who}: marked as ${done}.`);
       await this.refresh();
     } catch (error) {
+      room?.close();
+      if (action === "join") this.notice.say("");
       this.onError(error);
     }
   }

@@ -1,5 +1,5 @@
-// The doctor's days off (date overrides): upcoming ones listed with Remove, and a form to add one.
-// A day with other hours instead (set through the API) is listed with those hours.
+// The doctor's date overrides: upcoming days off listed with Remove and a form to add one; days
+// with custom hours instead (set through the API) listed apart, as custom hours, with Remove.
 
 import { coalesce, el } from "../common/dom.js";
 import { addDays, dayKeyOf, hhmm } from "../common/zones.js";
@@ -11,8 +11,8 @@ const dateFormat = new Intl.DateTimeFormat(undefined, { timeZone: "UTC", weekday
 export const dateLabel = (key) => dateFormat.format(new Date(`${key}T12:00:00Z`));
 
 export class DaysOff {
-  constructor({ api, doctor, notice, onError }) {
-    Object.assign(this, { api, doctor, notice, onError });
+  constructor({ api, doctor, notice, onError, onLoaded = () => undefined }) {
+    Object.assign(this, { api, doctor, notice, onError, onLoaded });
     this.path = `/v1/doctors/${encodeURIComponent(doctor.id)}/date-overrides`;
     this.refresh = coalesce(() => this.load());
     $("day-off-form").addEventListener("submit", (event) => {
@@ -35,19 +35,25 @@ export class DaysOff {
       this.onError(error);
       return;
     }
-    const items = overrides.map((o) => {
-      const what = o.available ? `Open ${o.windows.map((w) => `${hhmm(w.start_minute)}–${hhmm(w.end_minute)}`).join(", ")}` : "Day off";
+    // A day with other hours is a working day: it is listed under "Custom hours", not as a day off.
+    const item = (o) => {
+      const hours = o.available ? o.windows.map((w) => `${hhmm(w.start_minute)}–${hhmm(w.end_minute)}`).join(", ") : "";
+      const what = o.available ? `Custom hours ${hours}` : "Day off";
       const remove = el("button", {
         type: "button", className: "secondary small", textContent: "Remove",
-        attrs: { "aria-label": `Remove ${what.toLowerCase()} on ${dateLabel(o.date)}` },
+        attrs: { "aria-label": `Remove ${o.available ? `custom hours ${hours}` : "day off"} on ${dateLabel(o.date)}` },
         onclick: () => this.remove(o),
       });
-      return el("li", { className: "override", dataset: { date: o.date } },
-        el("div", { className: "window-main" }, el("span", { className: "window-label" }, dateLabel(o.date)), el("span", { className: "muted small-text" }, what)),
+      return el("li", { className: o.available ? "override custom-day" : "override", dataset: { date: o.date } },
+        el("div", { className: "window-main" }, el("span", { className: "window-label" }, dateLabel(o.date)),
+          el("span", { className: "muted small-text" }, o.available ? (hours ? `Open ${hours}` : "Open, no hours set") : what)),
         el("div", { className: "row-actions" }, remove));
-    });
-    $("override-list").replaceChildren(items.length ? el("ul", { className: "windows", attrs: { role: "list" } }, items) : el("p", { className: "muted" }, "No days off planned."));
-    $("override-list").setAttribute("aria-busy", "false");
+    };
+    const list = (items, empty) => (items.length ? el("ul", { className: "windows", attrs: { role: "list" } }, items.map(item)) : el("p", { className: "muted" }, empty));
+    $("override-list").replaceChildren(list(overrides.filter((o) => !o.available), "No days off planned."));
+    $("custom-hours-list").replaceChildren(list(overrides.filter((o) => o.available), "No days with custom hours planned."));
+    for (const id of ["override-list", "custom-hours-list"]) $(id).setAttribute("aria-busy", "false");
+    this.onLoaded(overrides);
   }
 
   problem(text) {
@@ -81,7 +87,7 @@ export class DaysOff {
       await this.api.delete(`${this.path}/${o.id}`);
       this.notice.say(`${dateLabel(o.date)} follows your weekly hours again.`);
       await this.load();
-      $("days-off-heading").focus();
+      $(o.available ? "custom-hours-heading" : "days-off-heading").focus();
     } catch (error) {
       this.onError(error);
     }

@@ -4,6 +4,7 @@
 import { Clock } from "../common/time.js";
 import { Agenda } from "./agenda.js";
 import { DaysOff } from "./daysoff.js";
+import { AppointmentDetail } from "./detail.js";
 import { HoursEditor } from "./hours.js";
 import { Gateway, explain } from "../common/http.js";
 import { Notice } from "../common/notice.js";
@@ -58,14 +59,16 @@ async function open(me) {
   for (const node of document.querySelectorAll(".doctor-zone")) node.textContent = clock.zoneLabel();
 
   const typeNames = new Map(types.map((t) => [t.id, t.name]));
-  const agenda = new Agenda($("agenda"), { api, clock, doctor, typeNames, notice, onError: fail });
+  const detail = new AppointmentDetail({ api, clock, typeNames, onChanged: () => agenda.refresh(), onError: fail });
+  const agenda = new Agenda($("agenda"), { api, clock, doctor, typeNames, notice, onError: fail, onDetails: (id) => detail.open(id) });
   const hours = new HoursEditor({ api, doctorId: doctor.id, notice, onError: fail });
-  const daysOff = new DaysOff({ api, doctor, notice, onError: fail });
+  const daysOff = new DaysOff({ api, doctor, notice, onError: fail, onLoaded: (overrides) => agenda.showOverrides(overrides) });
   // Any slot event may be a booking, a cancellation or a move: ask again. A resync (or a
   // reconnect, event null) may also mean changed hours or days off.
   const watch = new Watch(`/v1/doctors/${encodeURIComponent(doctor.id)}/events`, {
     onChange: (event) => {
       agenda.refresh();
+      detail.refresh();
       if (!event || event.type === "resync") {
         hours.refresh();
         daysOff.refresh();
@@ -80,6 +83,7 @@ async function open(me) {
   running = () => {
     watch.stop();
     agenda.stop();
+    if ($("detail").open) $("detail").close();
   };
   agenda.refresh();
   watch.start(); // and again once the stream is open: nothing in between is missed
@@ -103,6 +107,7 @@ async function signIn(token) {
     return;
   }
   showSignInError("");
+  $("token").value = ""; // signed in: the token is kept in this tab's session only
   try {
     await open(me);
     $("schedule-heading").focus();
@@ -114,7 +119,7 @@ async function signIn(token) {
 $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const token = pastedToken($("token"));
-  $("token").value = "";
+  // what was typed stays until the sign-in works, so a mistake can be corrected
   if (!token) showSignInError("Please paste your doctor token.");
   else signIn(token);
 });

@@ -15,7 +15,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from gateway.notify.assembly import build_worker
-from gateway.notify.reminders import claim_due_reminders
+from gateway.reminders.service import claim_due_reminders
 from gateway.settings import Settings
 from store.pool import connect_one, open_pool
 from store.reminders import reminder_still_due

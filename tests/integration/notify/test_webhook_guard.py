@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.notify.ssrf import Resolver, check_url
-from gateway.notify.webhooks import WebhookChannel, WebhookSecrets, new_secret, webhook_channel
+from gateway.notify.webhooks import WebhookChannel, webhook_channel
 from gateway.notify.worker import Worker
 from gateway.settings import Settings
+from gateway.webhooks.service import WebhookSecrets, new_secret
+from gateway.webhooks.ssrf import Resolver, check_url
 from store.pool import open_pool
 from store.types import Pool
 from tests.integration.appointments.lifecycle_support import book

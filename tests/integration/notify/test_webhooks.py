@@ -15,9 +15,9 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from gateway.notify.assembly import build_worker
-from gateway.notify.webhooks import EVENT_TYPES
 from gateway.notify.worker import Worker
 from gateway.settings import Settings
+from gateway.webhooks.service import EVENT_TYPES
 from store import outbox
 from store.pool import open_pool
 from store.types import Pool

@@ -50,6 +50,9 @@ def other_value(default: Any, kind: mi.Type) -> tuple[str, Any]:
         return str(default + 0.5), default + 0.5
     if isinstance(kind, mi.StructType) and kind.cls is Rate:
         return "7/70", Rate(7, 70)
+    if isinstance(kind, mi.LiteralType):
+        other = next(v for v in kind.values if v != default)
+        return str(other), other
     return "https://example.test/x", "https://example.test/x"
 
 

@@ -20,10 +20,10 @@ from gateway.auth import Principal
 from gateway.clinic.service import allow
 from gateway.deps import Caller, Db, Svc
 from gateway.errors import Conflict, NotFound, ValidationFailed
-from gateway.notify import webhook_schemas as schemas
-from gateway.notify.ssrf import UrlRefused, check_url
-from gateway.notify.webhooks import WebhookSecrets, message_id, new_secret
 from gateway.settings import Settings
+from gateway.webhooks import schemas
+from gateway.webhooks.service import WebhookSecrets, message_id, new_secret
+from gateway.webhooks.ssrf import UrlRefused, check_url
 from store import clinic as clinic_repo
 from store import webhooks as repo
 from store.types import Conn

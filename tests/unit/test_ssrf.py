@@ -8,7 +8,7 @@ import ipaddress
 
 import pytest
 
-from gateway.notify.ssrf import Resolver, UrlRefused, addresses, check_url, parse, refused_address
+from gateway.webhooks.ssrf import Resolver, UrlRefused, addresses, check_url, parse, refused_address
 
 
 def resolver(table: dict[str, list[str]]) -> Resolver:

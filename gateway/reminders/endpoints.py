@@ -8,8 +8,7 @@ from litestar import Router, delete, get, post
 from litestar.params import FromPath, JSONBody
 
 from gateway.deps import Caller, Db, Svc
-from gateway.notify import reminder_schemas as schemas
-from gateway.notify import reminders as service
+from gateway.reminders import schemas, service
 from store.reminders import ReminderRule
 
 Id = FromPath[uuid.UUID]

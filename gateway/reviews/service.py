@@ -15,7 +15,7 @@ from gateway.appointments.service import visible
 from gateway.auth import Principal
 from gateway.clinic.service import allow
 from gateway.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from gateway.notify import review_schemas as schemas
+from gateway.reviews import schemas
 from store import appointments as appointment_repo
 from store import clinic as clinic_repo
 from store import reviews as repo

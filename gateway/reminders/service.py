@@ -14,7 +14,7 @@ import uuid
 from gateway.auth import Principal
 from gateway.clinic.service import allow
 from gateway.errors import Conflict, NotFound, ValidationFailed
-from gateway.notify import reminder_schemas as schemas
+from gateway.reminders import schemas
 from store import clinic as clinic_repo
 from store import reminders as repo
 from store.errors import Duplicate
@@ -22,7 +22,7 @@ from store.models import AppointmentType
 from store.reminders import NewRule, ReminderRule
 from store.types import Conn, Pool
 
-logger = logging.getLogger("gateway.notify.reminders")
+logger = logging.getLogger("gateway.reminders")
 
 MAX_RULES_PER_TYPE = 10
 """Rules one appointment type may have: each is a message per appointment, and ten lead times and

@@ -11,7 +11,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from gateway.errors import ValidationFailed
-from gateway.notify.webhooks import EVENT_TYPES
+from gateway.webhooks.service import EVENT_TYPES
 
 Url = Annotated[
     str, Meta(min_length=8, max_length=2000, description="https://… (http only with GATEWAY_WEBHOOK_ALLOW_PRIVATE=on)")

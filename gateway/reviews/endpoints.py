@@ -9,8 +9,7 @@ from litestar import Router, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from gateway.deps import Caller, Db, Svc
-from gateway.notify import review_schemas as schemas
-from gateway.notify import reviews as service
+from gateway.reviews import schemas, service
 
 Id = FromPath[uuid.UUID]
 REVIEW = "/v1/appointments/{appointment_id:uuid}/review"

@@ -1,0 +1,1 @@
+"""Patient reviews of completed appointments; a low rating alerts the organisation's admins."""
