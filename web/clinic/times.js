@@ -26,7 +26,7 @@ export class AnyDoctorTimes {
     this.slots = new Map(doctorIds.map((id) => [id, []])); // doctor → [{start, end, iso}]
     this.loaded = new Set();
     this.recent = new Map(doctorIds.map((id) => [id, []])); // doctor → held/booked events
-    this.refreshers = new Map(doctorIds.map((id) => [id, coalesce(() => this.fetch(id))]));
+    this.refreshers = new Map(doctorIds.map((id) => [id, coalesce(() => this.load(id))]));
     // one stream follows at most STREAM_DOCTORS doctors (GATEWAY_LIVE_MAX_DOCTORS): a large
     // clinic gets a few streams, shown as one state
     const groups = [];
@@ -60,7 +60,7 @@ export class AnyDoctorTimes {
     for (const refresh of this.refreshers.values()) refresh();
   }
 
-  async fetch(doctorId) {
+  async load(doctorId) {
     const query = new URLSearchParams({ appointment_type_id: this.typeId });
     let slots = [];
     try {
