@@ -27,6 +27,7 @@ def _demo(settings: Settings) -> int:
     demo = asyncio.run(seed(settings))
     base = settings.public_url
     print(f"demo organisation (slug demo): {demo.organisation_id}")
+    print(f"  clinic page: {base}/clinic/demo")
     for type_id, name in demo.types:
         print(f"  appointment type {name}: {type_id}")
     first_type = demo.types[0][0]

@@ -2,11 +2,15 @@
 
 Preflights and response headers are answered for the union of every organisation's origins
 (a preflight cannot say which organisation a request is for); the booking routes then check
-the request's ``Origin`` against the organisation it touches (``origin_not_allowed``).
+the request's ``Origin`` against the organisation it touches (``origin_not_allowed``). A read
+(``GET``/``HEAD`` of ``/v1/…``) from an origin in no organisation's list is refused before any
+route runs, with a refusal that origin can read (``origin_not_allowed``), so an embedded widget
+can tell its visitor why it shows nothing.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Awaitable
@@ -83,6 +87,37 @@ def _own_origin(scope: Scope) -> str | None:
     return f"{scope.get('scheme', 'http')}://{host}"
 
 
+async def refuse_unknown_origin(send: Send, origin: str, *, with_body: bool = True) -> None:
+    """403 ``origin_not_allowed`` to a read from an origin no organisation allowed, readable there.
+
+    Without a CORS header the browser hides any answer, and the page (the widget on a partner
+    site that is not set up yet) could only say "check your connection". ``*`` (never the origin's
+    name, never credentials) lets it read this refusal and nothing else: the route does not run.
+    """
+    body = json.dumps(
+        {
+            "status": 403,
+            "code": "origin_not_allowed",
+            "title": "Forbidden",
+            "detail": f"{origin} may not use this gateway's booking API; a clinic's admins can allow it.",
+        }
+    ).encode()
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 403,
+        "headers": [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"access-control-allow-origin", b"*"),
+            (b"vary", b"Origin"),
+            (b"cache-control", b"no-store"),
+        ],
+    }
+    await send(start)
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body if with_body else b"", "more_body": False}
+    await send(end)
+
+
 def cors_middleware(app: ASGIApp) -> ASGIApp:
     """ASGI middleware answering preflights and adding CORS headers for allowed origins."""
 
@@ -116,6 +151,10 @@ def cors_middleware(app: ASGIApp) -> ASGIApp:
             await send(start)
             body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(body)
+            return
+
+        if not allowed and scope.get("method") in ("GET", "HEAD") and scope.get("path", "").startswith("/v1/"):
+            await refuse_unknown_origin(send, origin, with_body=scope.get("method") == "GET")
             return
 
         async def send_with_cors(message: Message) -> None:

@@ -21,13 +21,14 @@ from __future__ import annotations
 import functools
 import html
 import importlib.resources
+import re
 import uuid
 from datetime import datetime
 from pathlib import Path
 from string import Template
 from typing import Annotated, Any, cast
 
-from litestar import MediaType, Response, Router, get
+from litestar import MediaType, Response, Router, get, head
 from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
 from litestar.handlers.base import BaseRouteHandler
@@ -61,6 +62,8 @@ _STAFF_HEADERS = _PAGE_HEADERS | {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+"""What an organisation's slug may be; anything else names no clinic (and is never queried)."""
 # Partners embed one stable URL; a few minutes of caching spares their visitors a round trip
 # while a deploy still reaches everyone soon.
 WIDGET_CACHE_SECONDS = 300
@@ -100,13 +103,14 @@ def _as_uuid(raw: str | None) -> uuid.UUID | None:
 
 
 async def _appointment_type(db: Conn, doctor: Doctor, raw: str | None) -> AppointmentType | None:
-    """The asked-for type if it belongs to the doctor's organisation, else its first type."""
+    """The asked-for type if the doctor offers it, else (none asked for) the first type they offer."""
     if raw is None:
-        types = await repo.list_types(db, doctor.organisation_id)
+        types = [t for t in await repo.list_types(db, doctor.organisation_id) if t.offered_by(doctor.id)]
         return types[0] if types else None
     type_id = _as_uuid(raw)
     found = await repo.get_type(db, type_id) if type_id else None
-    return found if found and found.organisation_id == doctor.organisation_id else None
+    offered = found is not None and found.organisation_id == doctor.organisation_id and found.offered_by(doctor.id)
+    return found if offered else None
 
 
 @get("/book/{doctor_id:str}", include_in_schema=False)
@@ -144,6 +148,35 @@ async def booking_page(
         duration_minutes=str(kind.duration_minutes),
         organisation_name=organisation.name if organisation else "",
         organisation_slug=organisation.slug if organisation else "",
+    )
+
+
+@get("/clinic/{slug:str}", include_in_schema=False)
+async def clinic_page(db: Db, slug: FromPath[str]) -> Response[str]:
+    """A clinic's public page: pick a service, then a doctor or "any doctor", then a time.
+
+    The page reads ``GET /v1/clinics/{slug}`` and the doctors' slots itself; the server fills in
+    only the organisation's name and slug. An unknown slug gets a friendly 404 page.
+    """
+    organisation = await repo.get_organisation_by_slug(db, slug) if _SLUG.fullmatch(slug) else None
+    if organisation is None:
+        return Response(
+            _read("clinic", "not-found.html"), status_code=404, media_type=MediaType.HTML, headers=_PAGE_HEADERS
+        )
+    values = {"organisation_name": organisation.name, "organisation_slug": organisation.slug}
+    body = Template(_read("clinic", "index.html")).substitute(
+        {k: html.escape(v, quote=True) for k, v in values.items()}
+    )
+    return Response(body, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
+
+
+@get(["/favicon.svg", "/favicon.ico"], include_in_schema=False)
+async def favicon() -> Response[str]:
+    """The gateway's icon (one SVG; ``/favicon.ico`` is where browsers look when a page links none)."""
+    return Response(
+        _read("", "favicon.svg"),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
     )
 
 
@@ -252,6 +285,16 @@ async def widget_script() -> Response[str]:
     )
 
 
+@head("/widget.js", include_in_schema=False, middleware=[public_cors])
+async def widget_script_head() -> Response[None]:
+    """``HEAD /widget.js``: the loader's headers without its body (link checkers, CDNs, uptime probes)."""
+    return Response(
+        None,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": f"public, max-age={WIDGET_CACHE_SECONDS}", "X-Content-Type-Options": "nosniff"},
+    )
+
+
 def _no_nul(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: a path with a NUL (``/static/book/%00``) names no file; the file system would raise."""
     if "\x00" in connection.scope["path"]:
@@ -279,7 +322,10 @@ router = Router(
         admin_page,
         desk_page,
         manage_page,
+        clinic_page,
+        favicon,
         widget_script,
+        widget_script_head,
         # The widget imports these from partner sites (module scripts are fetched with CORS).
         _static("book", shared=True),
         _static("common", shared=True),
@@ -288,5 +334,6 @@ router = Router(
         _static("admin"),
         _static("desk"),
         _static("manage"),
+        _static("clinic"),
     ],
 )

@@ -40,24 +40,42 @@ TYPE_FIELDS = (
     "max_reschedules", "rebooking_mode", "requires_approval", "max_active_per_patient",
     "payment_mode", "fee_cents", "token_amount_cents", "advance_percent", "currency",
 )  # fmt: skip
+# A type's doctors ride along with every read of the type (``doctor_ids``, empty: every doctor of
+# its organisation), so the schedule cache keeps them with the type.
 INSERT_TYPE = (
-    "INSERT INTO appointment_types (organisation_id, name, duration_minutes, hold_ttl_seconds,"
+    "WITH t AS (INSERT INTO appointment_types (organisation_id, name, duration_minutes, hold_ttl_seconds,"
     " buffer_minutes, min_notice_minutes, max_advance_days, same_day_allowed, same_day_cutoff_minute,"
     " cancellation_notice_minutes, max_reschedules, rebooking_mode, requires_approval,"
     " max_active_per_patient, payment_mode, fee_cents, token_amount_cents, advance_percent, currency)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-    " RETURNING *"
+    " RETURNING *) SELECT t.*, '{}'::uuid[] AS doctor_ids FROM t"
 )
 UPDATE_TYPE = (
-    "UPDATE appointment_types SET name = $2, duration_minutes = $3, hold_ttl_seconds = $4,"
+    "WITH t AS (UPDATE appointment_types SET name = $2, duration_minutes = $3, hold_ttl_seconds = $4,"
     " buffer_minutes = $5, min_notice_minutes = $6, max_advance_days = $7, same_day_allowed = $8,"
     " same_day_cutoff_minute = $9, cancellation_notice_minutes = $10, max_reschedules = $11,"
     " rebooking_mode = $12, requires_approval = $13, max_active_per_patient = $14, payment_mode = $15,"
     " fee_cents = $16, token_amount_cents = $17, advance_percent = $18, currency = $19, updated_at = now()"
-    " WHERE id = $1 RETURNING *"
+    " WHERE id = $1 RETURNING *) SELECT t.*, ARRAY(SELECT d.doctor_id FROM appointment_type_doctors d"
+    " WHERE d.appointment_type_id = t.id ORDER BY d.doctor_id) AS doctor_ids FROM t"
 )
-GET_TYPE = "SELECT * FROM appointment_types WHERE id = $1"
-LIST_TYPES = "SELECT * FROM appointment_types WHERE organisation_id = $1 ORDER BY created_at, id"
+GET_TYPE = (
+    "SELECT t.*, ARRAY(SELECT d.doctor_id FROM appointment_type_doctors d WHERE d.appointment_type_id = t.id"
+    " ORDER BY d.doctor_id) AS doctor_ids FROM appointment_types t WHERE t.id = $1"
+)
+LIST_TYPES = (
+    "SELECT t.*, ARRAY(SELECT d.doctor_id FROM appointment_type_doctors d WHERE d.appointment_type_id = t.id"
+    " ORDER BY d.doctor_id) AS doctor_ids FROM appointment_types t WHERE t.organisation_id = $1"
+    " ORDER BY t.created_at, t.id"
+)
+# Replacing a type's doctors: lock the type row first, so two replacements run one after the other.
+LOCK_TYPE = "SELECT id FROM appointment_types WHERE id = $1 FOR NO KEY UPDATE"
+CLEAR_TYPE_DOCTORS = "DELETE FROM appointment_type_doctors WHERE appointment_type_id = $1"
+ADD_TYPE_DOCTORS = (
+    "INSERT INTO appointment_type_doctors (appointment_type_id, doctor_id, organisation_id)"
+    " SELECT $1, d, $2 FROM unnest($3::uuid[]) AS d"
+)
+TYPE_DOCTORS = "SELECT doctor_id FROM appointment_type_doctors WHERE appointment_type_id = $1 ORDER BY doctor_id"
 
 WINDOW_FIELDS = (
     "weekday",
@@ -177,6 +195,25 @@ async def get_type(db: Conn, type_id: uuid.UUID) -> AppointmentType | None:
 
 async def list_types(db: Conn, organisation_id: uuid.UUID) -> list[AppointmentType]:
     return [from_record(AppointmentType, r) for r in await db.fetch(LIST_TYPES, organisation_id)]
+
+
+async def set_type_doctors(
+    db: Conn, type_id: uuid.UUID, organisation_id: uuid.UUID, doctor_ids: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Replace the doctors who offer a type (``[]``: every doctor of its organisation again).
+
+    Call it inside a transaction: the old list goes and the new one comes in one step.
+
+    Raises:
+        Missing: a doctor that does not exist or is of another organisation (the foreign keys).
+    """
+    await db.execute(LOCK_TYPE, type_id)
+    await db.execute(CLEAR_TYPE_DOCTORS, type_id)
+    try:
+        await db.execute(ADD_TYPE_DOCTORS, type_id, organisation_id, sorted(set(doctor_ids)))
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise Missing(getattr(exc, "constraint_name", None)) from exc
+    return [r["doctor_id"] for r in await db.fetch(TYPE_DOCTORS, type_id)]
 
 
 async def create_window(db: Conn, doctor_id: uuid.UUID, values: dict[str, Any]) -> AvailabilityWindow:

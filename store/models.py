@@ -55,6 +55,12 @@ class AppointmentType(msgspec.Struct, frozen=True, kw_only=True):
     token_amount_cents: int | None = None
     advance_percent: int | None = None
     currency: str = "EUR"
+    doctor_ids: list[uuid.UUID] = []
+    """The doctors who offer this type; empty: every doctor of its organisation."""
+
+    def offered_by(self, doctor_id: uuid.UUID) -> bool:
+        """Does ``doctor_id`` (a doctor of the type's organisation) offer this type?"""
+        return not self.doctor_ids or doctor_id in self.doctor_ids
 
 
 class AvailabilityWindow(msgspec.Struct, frozen=True, kw_only=True):

@@ -122,6 +122,7 @@ class BookingService:
 
         Raises:
             NotFound: for an unknown doctor, or a type not of the doctor's organisation.
+            NotBookable: (reason ``not_offered``) the type is limited to other doctors.
         """
         doctor = await self.cache.doctor(doctor_id)
         if doctor is None:
@@ -129,6 +130,9 @@ class BookingService:
         appointment_type = await self.cache.appointment_type(type_id)
         if appointment_type is None or appointment_type.organisation_id != doctor.organisation_id:
             raise NotFound(f"Appointment type {type_id} not found for this doctor.")
+        if not appointment_type.offered_by(doctor_id):
+            # the type is limited to some of the organisation's doctors (cached with the type)
+            raise NotBookable(f"{doctor.name} does not offer this appointment type.", reason="not_offered")
         tz = ZoneInfo(doctor.timezone)
         day_first = first.astimezone(tz).date() - timedelta(days=1)
         day_last = last.astimezone(tz).date() + timedelta(days=1)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Router, delete, get, patch, post
+from litestar import Router, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody
 
 from gateway.auth import require_platform
-from gateway.clinic import schemas, service
+from gateway.clinic import public, schemas, service
 from gateway.deps import Caller, Db, Svc
 from store import clinic as repo
 from store.models import AppointmentType, AvailabilityWindow, DateOverride, Doctor, Organisation
@@ -51,22 +51,49 @@ async def get_doctor(db: Db, doctor_id: Id) -> schemas.PublicDoctor:
 
 
 @post("/v1/admin/appointment-types", tags=["clinic"])
-async def create_type(db: Db, caller: Caller, data: JSONBody[schemas.AppointmentTypeIn]) -> AppointmentType:
-    """Create an appointment type with its booking rules."""
-    return await service.create_type(db, caller, data)
+async def create_type(svc: Svc, caller: Caller, data: JSONBody[schemas.AppointmentTypeIn]) -> AppointmentType:
+    """Create an appointment type with its booking rules (and, with ``doctor_ids``, the doctors who offer it)."""
+    return await service.create_type(svc.db, caller, data)
 
 
 @patch("/v1/admin/appointment-types/{type_id:uuid}", tags=["clinic"])
 async def update_type(
     db: Db, svc: Svc, caller: Caller, type_id: Id, data: JSONBody[schemas.AppointmentTypePatch]
 ) -> AppointmentType:
-    """Edit some fields of an appointment type; open pages of the organisation's doctors refetch their slots."""
-    updated = await service.update_type(db, caller, type_id, data)
+    """Edit some fields of an appointment type (``doctor_ids`` too); open pages of the organisation's
+    doctors refetch their slots."""
+    updated = await service.update_type(svc.db, caller, type_id, data)
     # duration, buffer and notice rules shape the slots; the resync also makes every process
     # forget the type it keeps in its schedule cache
     for doctor in await repo.list_doctors(db, updated.organisation_id):
         await svc.engine.resync(doctor.id)
     return updated
+
+
+@put("/v1/admin/appointment-types/{type_id:uuid}/doctors", tags=["clinic"], security=[{"bearer": []}])
+async def set_type_doctors(
+    db: Db, svc: Svc, caller: Caller, type_id: Id, data: JSONBody[schemas.TypeDoctorsIn]
+) -> schemas.TypeDoctorsOut:
+    """Choose the doctors who offer an appointment type (the organisation's admins).
+
+    ``{"doctor_ids": []}`` makes every doctor of the organisation offer it again (the default). A
+    doctor who does not offer the type has no slots for it (``/slots`` and holds: 422
+    ``not_bookable``, reason ``not_offered``); a doctor of another organisation is 422
+    ``doctor_not_in_organisation``.
+    """
+    answer = await service.set_type_doctors(svc.db, caller, type_id, data)
+    current = await service.appointment_type(db, type_id)
+    # open pages refetch their slots; every process forgets the type it keeps in its cache
+    for doctor in await repo.list_doctors(db, current.organisation_id):
+        await svc.engine.resync(doctor.id)
+    return answer
+
+
+@get("/v1/admin/appointment-types/{type_id:uuid}/doctors", tags=["clinic"], security=[{"bearer": []}])
+async def get_type_doctors(db: Db, caller: Caller, type_id: Id) -> schemas.TypeDoctorsOut:
+    """The doctors who offer an appointment type (empty: every doctor of its organisation)."""
+    found = await service.type_doctors(db, caller, type_id)
+    return schemas.TypeDoctorsOut(appointment_type_id=found.id, doctor_ids=found.doctor_ids)
 
 
 @get("/v1/appointment-types/{type_id:uuid}", tags=["clinic"])
@@ -129,6 +156,7 @@ router = Router(
     path="/",
     route_handlers=[
         create_organisation, create_doctor, update_doctor, get_doctor, create_type, update_type, get_type,
+        set_type_doctors, get_type_doctors, *public.handlers,
         create_window, list_windows, update_window, delete_window, set_override,
     ],
 )  # fmt: skip

@@ -23,6 +23,10 @@ PaymentMode = Literal["none", "token", "advance", "full"]
 Cents = Annotated[int, Meta(ge=0, le=100_000_000)]
 Percent = Annotated[int, Meta(ge=1, le=100)]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+DoctorIds = Annotated[
+    list[uuid.UUID],
+    Meta(max_length=500, description="the doctors who offer the type; empty: every doctor of the organisation"),
+]
 
 
 class OrganisationIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -88,6 +92,7 @@ class AppointmentTypeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
     token_amount_cents: Cents | None = None
     advance_percent: Percent | None = None
     currency: Currency = "EUR"
+    doctor_ids: DoctorIds = []
 
 
 class AppointmentTypePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -109,6 +114,55 @@ class AppointmentTypePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
     token_amount_cents: Cents | UnsetType | None = UNSET
     advance_percent: Percent | UnsetType | None = UNSET
     currency: Currency | UnsetType = UNSET
+    doctor_ids: DoctorIds | UnsetType = UNSET
+
+
+class TypeDoctorsIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The doctors who offer an appointment type; ``[]``: every doctor of its organisation."""
+
+    doctor_ids: DoctorIds
+
+
+class TypeDoctorsOut(msgspec.Struct, frozen=True, kw_only=True):
+    appointment_type_id: uuid.UUID
+    doctor_ids: list[uuid.UUID]
+    """Empty: every doctor of the organisation offers the type."""
+
+
+class DirectoryOrganisation(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+    slug: str
+
+
+class DirectoryService(msgspec.Struct, frozen=True, kw_only=True):
+    """An appointment type as a patient choosing one sees it: what it is, what it costs, who offers it."""
+
+    id: uuid.UUID
+    name: str
+    duration_minutes: int
+    requires_approval: bool
+    payment_mode: str
+    fee_cents: int | None
+    token_amount_cents: int | None
+    advance_percent: int | None
+    currency: str
+    doctor_ids: list[uuid.UUID]
+    """The doctors who offer it (every doctor of the organisation when the type names none)."""
+
+
+class DirectoryDoctor(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+    timezone: str
+
+
+class ClinicDirectory(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /v1/clinics/{slug}``: what a public clinic page needs to let a patient choose."""
+
+    organisation: DirectoryOrganisation
+    services: list[DirectoryService]
+    doctors: list[DirectoryDoctor]
 
 
 class WindowIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -15,7 +15,7 @@ from gateway.timeutil import zone
 from store import clinic as repo
 from store.errors import Duplicate, Missing
 from store.models import AppointmentType, AvailabilityWindow, DateOverride, Doctor, Organisation
-from store.types import Conn
+from store.types import Conn, Pool
 
 
 def _check_minutes(start: int, end: int, where: str) -> None:
@@ -123,14 +123,43 @@ def _check_type(values: dict[str, Any]) -> None:
         raise ValidationFailed(f"payment_mode {values['payment_mode']!r} needs {', '.join(missing)}")
 
 
-async def create_type(db: Conn, who: Principal, body: schemas.AppointmentTypeIn) -> AppointmentType:
+async def _check_doctors(db: Conn, organisation_id: uuid.UUID, doctor_ids: list[uuid.UUID]) -> None:
+    """422 ``doctor_not_in_organisation`` unless every one of ``doctor_ids`` is a doctor of the organisation."""
+    if not doctor_ids:
+        return
+    ours = {d.id for d in await repo.list_doctors(db, organisation_id)}
+    strangers = sorted({str(d) for d in doctor_ids if d not in ours})
+    if strangers:
+        raise ValidationFailed(
+            f"doctor_ids: not doctors of this type's organisation: {', '.join(strangers)}",
+            code="doctor_not_in_organisation",
+            field="doctor_ids",
+        )
+
+
+def _strangers_refused() -> ValidationFailed:
+    # a doctor moved away between the check and the write: the foreign keys refused it
+    return ValidationFailed(
+        "doctor_ids: not doctors of this type's organisation", code="doctor_not_in_organisation", field="doctor_ids"
+    )
+
+
+async def create_type(db: Pool, who: Principal, body: schemas.AppointmentTypeIn) -> AppointmentType:
     allow(who.administers(body.organisation_id), "Only the organisation's admins may add appointment types.")
     values = msgspec.structs.asdict(body)
     _check_type(values)
+    await _check_doctors(db, body.organisation_id, body.doctor_ids)
     try:
-        return await repo.create_type(db, body.organisation_id, values)
-    except Missing:
+        async with db.acquire() as conn, conn.transaction():
+            created = await repo.create_type(conn, body.organisation_id, values)
+            if body.doctor_ids:
+                doctor_ids = await repo.set_type_doctors(conn, created.id, body.organisation_id, body.doctor_ids)
+                created = msgspec.structs.replace(created, doctor_ids=doctor_ids)
+    except Missing as exc:
+        if exc.args and "doctor" in str(exc.args[0]):
+            raise _strangers_refused() from None
         raise NotFound(f"Organisation {body.organisation_id} not found.") from None
+    return created
 
 
 async def appointment_type(db: Conn, type_id: uuid.UUID) -> AppointmentType:
@@ -141,16 +170,59 @@ async def appointment_type(db: Conn, type_id: uuid.UUID) -> AppointmentType:
 
 
 async def update_type(
-    db: Conn, who: Principal, type_id: uuid.UUID, patch: schemas.AppointmentTypePatch
+    db: Pool, who: Principal, type_id: uuid.UUID, patch: schemas.AppointmentTypePatch
 ) -> AppointmentType:
     current = await appointment_type(db, type_id)
     allow(who.administers(current.organisation_id), "Only the organisation's admins may edit appointment types.")
     values = msgspec.structs.asdict(current) | schemas.changes(patch)
     _check_type(values)
-    updated = await repo.update_type(db, type_id, values)
+    doctor_ids = None if isinstance(patch.doctor_ids, msgspec.UnsetType) else patch.doctor_ids
+    if doctor_ids is not None:
+        await _check_doctors(db, current.organisation_id, doctor_ids)
+    try:
+        async with db.acquire() as conn, conn.transaction():  # the rules and the doctors change together
+            if doctor_ids is not None:
+                await repo.set_type_doctors(conn, type_id, current.organisation_id, doctor_ids)
+            updated = await repo.update_type(conn, type_id, values)
+    except Missing:
+        raise _strangers_refused() from None
     if updated is None:
         raise NotFound(f"Appointment type {type_id} not found.")
     return updated
+
+
+async def type_doctors(db: Conn, who: Principal, type_id: uuid.UUID) -> AppointmentType:
+    """The type, if ``who`` is staff of its organisation (its doctors read which of them offer it).
+
+    Raises:
+        NotFound: no such type, or one of an organisation ``who`` is not staff of.
+    """
+    found = await repo.get_type(db, type_id)
+    if found is None or not who.is_staff_of(found.organisation_id):
+        raise NotFound(f"Appointment type {type_id} not found.")
+    return found
+
+
+async def set_type_doctors(
+    db: Pool, who: Principal, type_id: uuid.UUID, body: schemas.TypeDoctorsIn
+) -> schemas.TypeDoctorsOut:
+    """Limit a type to some of its organisation's doctors (``[]``: all of them again).
+
+    Raises:
+        NotFound: no such type (for ``who``).
+        Forbidden: not an admin of the type's organisation.
+        ValidationFailed: ``doctor_not_in_organisation``, a doctor that is unknown or of another
+            organisation.
+    """
+    current = await type_doctors(db, who, type_id)
+    allow(who.administers(current.organisation_id), "Only the organisation's admins may choose a type's doctors.")
+    await _check_doctors(db, current.organisation_id, body.doctor_ids)
+    try:
+        async with db.acquire() as conn, conn.transaction():
+            doctor_ids = await repo.set_type_doctors(conn, type_id, current.organisation_id, body.doctor_ids)
+    except Missing:
+        raise _strangers_refused() from None
+    return schemas.TypeDoctorsOut(appointment_type_id=type_id, doctor_ids=doctor_ids)
 
 
 def _check_window(values: dict[str, Any]) -> None:
