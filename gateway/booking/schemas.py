@@ -96,6 +96,9 @@ class AppointmentOut(msgspec.Struct, frozen=True, kw_only=True):
     created_by: str
     created_at: str
     updated_at: str
+    reference: str = ""
+    """A short human booking reference (``BK-7F3A9C01``), derived from the id: the same for the
+    appointment's whole life, for the patient to quote to the clinic."""
 
 
 class ConfirmOut(msgspec.Struct, frozen=True):
