@@ -97,7 +97,7 @@ async def test_the_patient_sees_the_appointment_and_cancels_it_with_a_reason(
     await expect(page.locator("#fact-doctor")).to_have_text("Dr. Ada Test")
     await expect(page.locator("#fact-type")).to_contain_text("30-minute consultation")
     await expect(page.locator("#fact-status")).to_have_text("Confirmed")
-    await expect(page.locator("#fact-reference")).to_have_text(a["id"][:8].upper())
+    await expect(page.locator("#fact-reference")).to_have_text(a["reference"])
     await expect(page.get_by_role("button", name="Join now")).to_be_disabled()  # days before the window
     await expect(page.locator("#join-hint")).to_contain_text("10 minutes before the start")
     google = await page.get_by_role("link", name="Google Calendar").get_attribute("href")

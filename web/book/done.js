@@ -5,6 +5,7 @@ const $ = (id) => document.getElementById(id);
 /** Show the confirmed appointment, in the patient's zone, with its meeting link. */
 export function showAppointment(clock, appointment) {
   $("done-time").textContent = `${clock.span(appointment.start, appointment.end)} (${clock.zone})`;
+  $("done-reference").textContent = appointment.reference || "";
   const link = $("done-link");
   const url = appointment.meeting_url;
   if (url && /^https?:\/\//i.test(url)) {

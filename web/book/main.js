@@ -6,7 +6,7 @@ import { BOOKING_MESSAGES } from "../common/booking.js";
 import { HoldForm } from "../common/holdform.js";
 import { clockOffset, explain } from "../common/http.js";
 import { Notice } from "../common/notice.js";
-import { Clock, browserZone } from "../common/time.js";
+import { chosenClock, clockControls } from "../common/prefs.js";
 import { bookingClient } from "./api.js";
 import { showAppointment } from "./done.js";
 import { liveSlotList } from "./live.js";
@@ -25,8 +25,12 @@ const api = bookingClient({
   appointmentTypeId: root.dataset.appointmentTypeId,
   organisationSlug: root.dataset.organisationSlug,
 });
-const clock = new Clock(browserZone());
+let clock = chosenClock();
 const notice = new Notice();
+const asked = new URLSearchParams(location.search);
+// Deep links: ?day=YYYY-MM-DD opens that day; ?start=<UTC ISO> opens its day and holds it when free.
+const askedStart = Number.isNaN(Date.parse(asked.get("start") || "")) ? null : asked.get("start");
+const askedDay = /^\d{4}-\d{2}-\d{2}$/.test(asked.get("day") || "") ? asked.get("day") : null;
 
 let current = null; // the hold this page owns
 let picking = false;
@@ -34,6 +38,7 @@ let picking = false;
 // --- the slot list, kept true by the live feed --------------------------------------------------
 
 const { board, live } = liveSlotList(api, clock, {
+  day: askedStart ? clock.dayKey(askedStart) : askedDay,
   onPick: (start, end, button) => pick(start, button),
   onFocusLost: () => {
     if (picking) return; // our own hold, announced before its answer came: pick() moves focus
@@ -53,9 +58,11 @@ const holdForm = new HoldForm(
     onRelease: (hold) => release(hold),
     onLapse: () => {
       current = null;
+      board.hold(null);
       notice.say("Your hold lapsed, so the time is open to everyone again.");
     },
     onBack: () => backToSlots(),
+    onTick: (left) => board.tick(left),
   },
   {
     ids: {
@@ -80,6 +87,7 @@ async function pick(start, button) {
     const { hold, response } = await api.hold(start);
     const previous = current;
     current = hold;
+    board.hold(hold);
     $("intro").hidden = true;
     // The countdown is the gateway's: its deadline, corrected for our clock's error.
     holdForm.show(hold, Date.parse(hold.expires_at) - clockOffset(response));
@@ -108,6 +116,13 @@ async function confirm(hold, patient) {
   try {
     const appointment = await api.confirm(hold, { ...patient, timezone: clock.zone });
     current = null;
+    if (appointment.manage_url) {
+      // The booking is kept on its own page: the signed manage link survives a reload and a bookmark.
+      const path = new URL(appointment.manage_url, location.href).pathname;
+      notice.say(`Booked: ${clock.span(appointment.start, appointment.end)}.`);
+      location.assign(`${path}?booked=1`);
+      return;
+    }
     hideHold();
     $("slots").hidden = true;
     root.dataset.view = "done";
@@ -137,6 +152,7 @@ async function release(hold) {
 
 function hideHold() {
   holdForm.stop();
+  board.hold(null);
   $("hold").hidden = true;
 }
 
@@ -161,5 +177,24 @@ window.addEventListener("pagehide", () => {
   if (current) api.releaseOnExit(current);
 });
 
-$("zone-name").textContent = clock.zoneLabel();
-live.start();
+function showClock() {
+  $("zone-name").textContent = clock.zoneLabel();
+}
+
+clockControls({ zone: $("zone-select"), cycle: $("cycle-select") }, clock, root.dataset.doctorTimezone, (next) => {
+  clock = next;
+  holdForm.clock = next;
+  board.setClock(next);
+  showClock();
+});
+
+/** A deep link's ?start: hold it at once when it is free; else say so and show its day. */
+async function pickAsked() {
+  if (!askedStart) return;
+  const button = board.button(new Date(askedStart).toISOString().replace(".000Z", "Z")) || board.button(askedStart);
+  if (button) await pick(button.dataset.slotStart, button);
+  else notice.alert("The time in your link is no longer free. Please pick another one.");
+}
+
+showClock();
+live.start().then(pickAsked);

@@ -26,16 +26,17 @@ export class HoldForm {
   /**
    * @param {Document|ShadowRoot} root  where the ids live
    * @param {import("./time.js").Clock} clock  the patient's zone
-   * @param {{onSubmit: Function, onRelease: Function, onLapse: Function, onBack: Function}} handlers
+   * @param {{onSubmit: Function, onRelease: Function, onLapse: Function, onBack: Function, onTick?: Function}} handlers
    * @param {{ids?: object, zoneInTime?: boolean}} options  `zoneInTime` adds the zone's name to the held time
    */
-  constructor(root, clock, { onSubmit, onRelease, onLapse, onBack }, { ids = {}, zoneInTime = false } = {}) {
+  constructor(root, clock, { onSubmit, onRelease, onLapse, onBack, onTick = () => undefined }, { ids = {}, zoneInTime = false } = {}) {
     const names = { ...HOLD_IDS, ...ids };
     this.$ = (key) => root.getElementById(names[key]);
     this.errorOf = (key) => root.getElementById(`${names[key]}-error`);
     this.clock = clock;
     this.zoneInTime = zoneInTime;
     this.onLapse = onLapse;
+    this.onTick = onTick; // the countdown's text, every tick (the face shows it on the held slot too)
     this.hold = null;
     this.timer = null;
     this.$("form").addEventListener("submit", (event) => {
@@ -69,6 +70,7 @@ export class HoldForm {
   tick() {
     const left = this.deadline - Date.now();
     this.$("countdown").textContent = countdown(left);
+    this.onTick(countdown(left));
     this.$("countdownLine").classList.toggle("urgent", left < 60_000);
     if (left <= 0) this.lapse();
   }

@@ -77,7 +77,7 @@ function render(now = Date.now()) {
   $("fact-status").replaceChildren(
     el("span", { className: `badge badge-${a.status}`, textContent: STATUS_LABELS[a.status] || a.status }),
   );
-  $("fact-reference").textContent = a.id.slice(0, 8).toUpperCase();
+  $("fact-reference").textContent = a.reference || a.id.slice(0, 8).toUpperCase();
   showStateNote(a, ended);
   $("appointment").setAttribute("aria-busy", "false");
 
@@ -303,7 +303,21 @@ document.addEventListener("keydown", (event) => {
 });
 setInterval(() => render(), REFRESH_MS);
 
-load().catch((error) => {
+/** Just booked (the booking page sent the patient here): say so once; a reload shows the plain page. */
+function welcome() {
+  const query = new URLSearchParams(location.search);
+  if (!query.has("booked")) return;
+  history.replaceState(null, "", location.pathname);
+  const a = page.appointment;
+  $("booked-heading").textContent = a.status === "pending_approval" ? "Request sent" : "You are booked";
+  $("booked-text").textContent = a.status === "pending_approval"
+    ? `The clinic still has to approve this appointment; we will write to ${a.patient.email}. Your booking reference is ${a.reference}.`
+    : `A confirmation is on its way to ${a.patient.email}. Your booking reference is ${a.reference}.`;
+  $("booked").hidden = false;
+  $("booked-heading").focus();
+}
+
+load().then(welcome).catch((error) => {
   $("appointment").setAttribute("aria-busy", "false");
   failed(error);
 });
