@@ -122,7 +122,7 @@ async def open_page(browser: Browser, live_server: LiveServer) -> AsyncIterator[
 
     async def opener(path: str, timezone_id: str = "Europe/Berlin", **options: Any) -> Page:
         context = await browser.new_context(
-            base_url=live_server.url, timezone_id=timezone_id, locale="en-GB", **options
+            base_url=live_server.url, timezone_id=timezone_id, **({"locale": "en-GB"} | options)
         )
         context.set_default_timeout(10_000)
         contexts.append(context)

@@ -45,10 +45,11 @@ async def widget_loaded(page: Page) -> Page:
 
 
 async def open_day_of(page: Page, start: str) -> None:
-    """Open the widget's day that holds ``start`` (days are collapsible; the first one is open)."""
-    day = page.locator("booking-widget details.day").filter(has=page.locator(f'[data-slot-start="{start}"]'))
-    if await day.get_attribute("open") is None:
-        await day.locator("summary").click()
+    """Choose the widget's day that holds ``start`` in its month view (only that day's times show)."""
+    day = await widget_slot(page, start).evaluate("b => b.closest('[data-day]').dataset.day")
+    if not await page.locator(f'booking-widget button[data-date="{day}"]').count():
+        await page.locator("booking-widget").get_by_role("button", name="Next month").click()
+    await page.locator(f'booking-widget button[data-date="{day}"]').click()
 
 
 async def watcher_page(open_page: Any, clinic: Clinic) -> Page:

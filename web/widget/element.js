@@ -6,15 +6,17 @@
 import { BOOKING_MESSAGES } from "../common/booking.js";
 import { HoldForm } from "../common/holdform.js";
 import { clockOffset, explain } from "../common/http.js";
+import { t } from "../common/i18n.js";
 import { LiveSlots } from "../common/liveslots.js";
-import { SlotList } from "../common/slotlist.js";
+import { MonthSlots } from "../common/monthslots.js";
+import { chosenClock, clockControls } from "../common/prefs.js";
 import { showLiveState } from "../common/stream.js";
-import { Clock, browserZone } from "../common/time.js";
 import { WidgetApi } from "./api.js";
 import { skeleton } from "./skeleton.js";
 
 const GATEWAY = new URL(import.meta.url).origin;
 const STYLESHEET = new URL("./widget.css", import.meta.url).href;
+const DAYS_AHEAD = 60; // loaded ahead: the month view moves within them
 const STALE_TOKEN = "Your booking session on this website ended. Please reload the page and try again.";
 
 const MESSAGES = {
@@ -70,22 +72,24 @@ class BookingWidget extends HTMLElement {
   start(config) {
     const $ = this.$;
     this.api = new WidgetApi({ base: GATEWAY, ...config });
-    this.clock = new Clock(browserZone());
+    this.clock = chosenClock();
     this.current = null; // the hold this widget owns
     this.picking = false;
     this.ttlSeconds = null;
 
-    this.list = new SlotList($("days"), this.clock, {
+    const until = Date.now() + DAYS_AHEAD * 86_400_000;
+    this.list = new MonthSlots($("days"), this.clock, {
+      until,
+      idPrefix: "widget-cal",
       onPick: (start, end, button) => this.pick(start, button),
       onFocusLost: () => {
         if (this.picking) return; // our own hold, announced before its answer came
         this.status("The time you were on was just taken by someone else.");
         $("pick-heading").focus();
       },
-      emptyText: "No free times in the next two weeks. New times show up here the moment they open.",
     });
     this.live = new LiveSlots({
-      fetchSlots: () => this.api.slots(),
+      fetchSlots: () => this.api.slots({ from: Date.now(), to: until }),
       board: this.list,
       eventsUrl: this.api.eventsUrl,
       onState: (state) => showLiveState($("live"), state),
@@ -100,14 +104,23 @@ class BookingWidget extends HTMLElement {
     this.holdView = new HoldForm(this.shadowRoot, this.clock, {
       onSubmit: (hold, patient) => this.confirm(hold, patient),
       onRelease: (hold) => this.release(hold),
+      onTick: (left) => this.list.tick(left),
       onLapse: () => {
         this.current = null;
+        this.list.hold(null);
         this.status("Your hold lapsed, so the time is open to everyone again.");
       },
       onBack: () => this.view("pick"),
     }, { zoneInTime: true });
 
     $("zone").textContent = this.clock.zoneLabel();
+    this.describing = this.describe();
+    this.describing.then((doctorZone) => clockControls({ zone: $("zone-select"), cycle: $("cycle-select") }, this.clock, doctorZone, (clock) => {
+      this.clock = clock;
+      this.holdView.clock = clock;
+      this.list.setClock(clock);
+      $("zone").textContent = clock.zoneLabel();
+    }));
     $("alert-close").addEventListener("click", () => this.clearAlert());
     $("book-another").addEventListener("click", () => {
       this.view("pick");
@@ -117,7 +130,6 @@ class BookingWidget extends HTMLElement {
       if (this.current) this.api.releaseOnExit(this.current);
     };
     window.addEventListener("pagehide", this.onPageHide);
-    this.describe();
     this.live.start();
   }
 
@@ -135,10 +147,12 @@ class BookingWidget extends HTMLElement {
       this.$("title").textContent = `Book with ${doctor.value.name}`;
       this.$("done-doctor").textContent = doctor.value.name;
     }
+    this.kind = kind.status === "fulfilled" ? kind.value : null;
     if (kind.status === "fulfilled") {
       this.$("lead").textContent = `${kind.value.name} · ${kind.value.duration_minutes} minutes · video call`;
       this.ttlSeconds = kind.value.hold_ttl_seconds;
     }
+    return doctor.status === "fulfilled" ? doctor.value.timezone : null;
   }
 
   // --- messages ---------------------------------------------------------------------------------
@@ -185,6 +199,7 @@ class BookingWidget extends HTMLElement {
       const { hold, response } = await this.api.hold(start);
       const previous = this.current;
       this.current = hold;
+      this.list.hold(hold);
       this.holdView.show(hold, this.deadline(hold, response), this.api.tokens.claims);
       this.view("hold");
       this.status(`${this.clock.span(hold.start, hold.end)} is held for you. Enter your name and email to confirm.`);
@@ -210,6 +225,7 @@ class BookingWidget extends HTMLElement {
     try {
       const appointment = await this.api.confirm(hold, { ...patient, timezone: this.clock.zone });
       this.current = null;
+      this.list.hold(null);
       this.showAppointment(appointment);
       this.view("done");
       this.status(`Booked: ${this.clock.span(appointment.start, appointment.end)}.`);
@@ -228,6 +244,7 @@ class BookingWidget extends HTMLElement {
     try {
       await this.api.release(hold);
       this.current = null;
+      this.list.hold(null);
       this.status("Hold cancelled. The time is free again.");
       this.view("pick");
     } catch (error) {
@@ -240,6 +257,14 @@ class BookingWidget extends HTMLElement {
     this.$("done-time").textContent = `${this.clock.span(appointment.start, appointment.end)} (${this.clock.zone})`;
     // The room's address is handed out only inside the join window (GET …/join), never here.
     this.$("done-link").textContent = "Opens 10 minutes before the start; the clinic sends you the way in";
+    this.$("done-reference").textContent = appointment.reference || "";
+    // The patient's own page for this booking (cancel, move, calendar, join) opens on the gateway.
+    const manage = appointment.manage_url && /^https?:\/\//i.test(appointment.manage_url) ? appointment.manage_url : null;
+    this.$("done-manage").hidden = !manage;
+    if (manage) {
+      this.$("done-manage-link").href = manage;
+      this.$("done-manage-link").textContent = t("done.manage");
+    }
   }
 }
 

@@ -22,6 +22,10 @@ export const skeleton = (stylesheet) => `
       </p>
     </div>
     <p class="zone">Times are in your time zone, <strong id="zone"></strong>.</p>
+    <div class="clock-prefs">
+      <div class="field"><label for="zone-select" id="zone-select-label">Time zone</label><select id="zone-select"></select></div>
+      <div class="field"><label for="cycle-select" id="cycle-select-label">Clock</label><select id="cycle-select"></select></div>
+    </div>
     <div id="days" class="days" aria-busy="true"><p class="muted">Loading free times…</p></div>
   </div>
 
@@ -59,9 +63,11 @@ export const skeleton = (stylesheet) => `
     <h3 id="done-heading" tabindex="-1">You are booked</h3>
     <dl class="facts">
       <dt>When</dt><dd id="done-time"></dd>
+      <dt id="done-reference-label">Booking reference</dt><dd id="done-reference" class="reference"></dd>
       <dt>With</dt><dd id="done-doctor"></dd>
       <dt>Meeting link</dt><dd id="done-link"></dd>
     </dl>
+    <p id="done-manage" hidden><a id="done-manage-link" target="_blank" rel="noopener">Manage your booking (opens in a new tab)</a></p>
     <button type="button" class="secondary" id="book-another">Book another time</button>
   </div>
 </section>
