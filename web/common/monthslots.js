@@ -325,21 +325,23 @@ export class MonthSlots {
     button.classList.add("held");
     button.setAttribute("aria-pressed", "true");
     button.setAttribute("aria-label", `${button.dataset.label}, ${t("slot.held")}`);
-    if (!button.querySelector(".held-clock")) button.append(el("span", { className: "held-clock", attrs: { "aria-hidden": "true" } }));
-    button.querySelector(".held-clock").textContent = this.heldClock;
+    // beside the button, not in it: its name stays the time (the hold panel's timer is the one read out)
+    const item = button.closest("li");
+    if (!item.querySelector(".held-clock")) item.append(el("span", { className: "held-clock", attrs: { "aria-hidden": "true" } }));
+    item.querySelector(".held-clock").textContent = this.heldClock;
   }
 
   unmark(button) {
     button.classList.remove("held");
     button.removeAttribute("aria-pressed");
-    button.querySelector(".held-clock")?.remove();
+    button.closest("li")?.querySelector(".held-clock")?.remove();
     button.setAttribute("aria-label", button.dataset.label);
   }
 
   /** The held slot's countdown ("14:32"), shown on its button. */
   tick(text) {
     this.heldClock = text;
-    const clock = this.held && this.button(this.held.start)?.querySelector(".held-clock");
+    const clock = this.held && this.button(this.held.start)?.closest("li").querySelector(".held-clock");
     if (clock) clock.textContent = text;
   }
 
