@@ -231,3 +231,36 @@ async def test_a_deep_link_opens_its_day_or_holds_its_time(
     await expect(page.get_by_role("alert")).to_contain_text("no longer free")
     await expect(page.locator("#hold")).to_be_hidden()
     assert await chosen_day(page) == day_in("Europe/Berlin", 3)
+
+
+GERMAN_MONTHS = "Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
+
+
+async def test_a_german_browser_gets_one_language_german(live_clinic: Clinic, open_page: Any) -> None:
+    page = await loaded(await open_page(book_path(live_clinic), locale="de-DE", viewport=DESKTOP))
+    assert await page.evaluate("document.documentElement.lang") == "de"
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Termin bei Dr. Ada Test buchen")
+    await expect(page.locator(".month-title")).to_have_text(re.compile(rf"^({GERMAN_MONTHS}) \d{{4}}$"))
+    await expect(page.get_by_label("Zeitzone")).to_be_visible()
+    await expect(page.get_by_role("button", name="Nächster Monat")).to_be_visible()
+    await expect(page.locator(".day-title")).to_have_text(re.compile(r"^((Heute|Morgen), )?[A-Z][a-z]+, \d+\. "))
+    first = page.locator("#slot-days button[data-slot-start]:visible").first
+    await expect(first).to_have_attribute("aria-label", re.compile(r"\d\d:\d\d bis \d\d:\d\d$"))
+    text = await page.locator("main").inner_text()
+    for english in ("Today", "Tomorrow", "Pick a time", "How it works", "Time zone", "minutes"):
+        assert english not in text, english
+    await look(page, "booking-german")
+
+    await first.click()
+    await expect(page.locator("#hold-heading")).to_have_text("Dieser Termin ist für Sie reserviert")
+    await page.get_by_role("button", name="Buchung bestätigen").click()
+    await expect(page.locator("#patient-name-error")).to_have_text("Bitte geben Sie Ihren Namen ein.")
+    await look(page, "booking-german-held")
+
+
+async def test_a_language_we_do_not_ship_gets_english(live_clinic: Clinic, open_page: Any) -> None:
+    page = await loaded(await open_page(book_path(live_clinic), locale="fr-FR"))
+    assert await page.evaluate("document.documentElement.lang") == "en"
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Book with Dr. Ada Test")
+    months = "January|February|March|April|May|June|July|August|September|October|November|December"
+    await expect(page.locator(".month-title")).to_have_text(re.compile(rf"^({months}) \d{{4}}$"))

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from playwright.async_api import Locator, Page, expect
 
+from tests.browser.accessibility import look
 from tests.support import ADMIN_TOKEN, Clinic, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -197,3 +198,16 @@ async def test_widget_files_load_from_any_origin(live_server: LiveServer, live_c
             # an origin the gateway's CORS answers for gets its own name, once
             r = await http.get(path, headers={"Origin": partner})
             assert r.headers.get_list("access-control-allow-origin") == [partner], path
+
+
+async def test_the_widget_speaks_the_visitors_language(
+    live_clinic: Clinic, staff: Any, partner_site: Any, open_page: Any
+) -> None:
+    embed(staff, partner_site, live_clinic)
+    page = await widget_loaded(await open_page(partner_site.url, locale="de-DE"))
+    widget = page.locator("booking-widget")
+    await expect(widget.locator("h2")).to_have_text("Termin bei Dr. Ada Test buchen")
+    await expect(widget.get_by_label("Zeitzone")).to_be_visible()
+    await expect(widget.locator("#pick-heading")).to_have_text("Termin wählen")
+    await expect(widget.get_by_role("button", name="Vorheriger Monat")).to_be_disabled()
+    await look(page, "widget-german")

@@ -4,6 +4,7 @@
 
 import { LiveSlots } from "../common/liveslots.js";
 import { MonthSlots } from "../common/monthslots.js";
+import { LIVE_LABELS } from "../common/i18n.js";
 import { showLiveState } from "../common/stream.js";
 
 export const DAYS_AHEAD = 60;
@@ -22,7 +23,7 @@ export function liveSlotList(api, clock, { onPick, onFocusLost, onDay, explain, 
     fetchSlots: () => api.slots({ from: Date.now(), to: until }),
     board,
     eventsUrl: api.eventsUrl,
-    onState: (state) => showLiveState(document.getElementById("live-state"), state),
+    onState: (state) => showLiveState(document.getElementById("live-state"), state, LIVE_LABELS),
     explain,
   });
   return { board, live };

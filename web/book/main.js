@@ -4,7 +4,8 @@
 
 import { BOOKING_MESSAGES } from "../common/booking.js";
 import { HoldForm } from "../common/holdform.js";
-import { clockOffset, explain } from "../common/http.js";
+import { clockOffset } from "../common/http.js";
+import { LANG, explainIn, t, translate } from "../common/i18n.js";
 import { Notice } from "../common/notice.js";
 import { chosenClock, clockControls } from "../common/prefs.js";
 import { bookingClient } from "./api.js";
@@ -13,11 +14,8 @@ import { liveSlotList } from "./live.js";
 
 const $ = (id) => document.getElementById(id);
 
-const MESSAGES = {
-  ...BOOKING_MESSAGES,
-  unauthorized: "Your booking session ended. Please reload the page and try again.",
-};
-const say = (error) => explain(error, MESSAGES);
+const MESSAGES = { ...BOOKING_MESSAGES, unauthorized: t("error.session") };
+const say = (error) => explainIn(error, MESSAGES);
 
 const root = $("booking");
 const api = bookingClient({
@@ -42,10 +40,10 @@ const { board, live } = liveSlotList(api, clock, {
   onPick: (start, end, button) => pick(start, button),
   onFocusLost: () => {
     if (picking) return; // our own hold, announced before its answer came: pick() moves focus
-    notice.say("The time you were on was just taken by someone else.");
+    notice.say(t("status.taken"));
     $("slots-heading").focus();
   },
-  explain: (error) => `We could not load the free times. ${say(error)}`,
+  explain: (error) => `${t("error.load")} ${say(error)}`,
 });
 
 // --- holding and confirming ---------------------------------------------------------------------
@@ -59,7 +57,7 @@ const holdForm = new HoldForm(
     onLapse: () => {
       current = null;
       board.hold(null);
-      notice.say("Your hold lapsed, so the time is open to everyone again.");
+      notice.say(t("status.lapsed"));
     },
     onBack: () => backToSlots(),
     onTick: (left) => board.tick(left),
@@ -82,7 +80,7 @@ async function pick(start, button) {
   picking = true;
   button.setAttribute("aria-busy", "true");
   notice.clear();
-  notice.say(`Holding ${clock.time(start)}…`);
+  notice.say(t("status.holding", clock.time(start)));
   try {
     const { hold, response } = await api.hold(start);
     const previous = current;
@@ -93,7 +91,7 @@ async function pick(start, button) {
     holdForm.show(hold, Date.parse(hold.expires_at) - clockOffset(response));
     $("hold").hidden = false;
     $("hold-heading").focus();
-    notice.say(`${clock.span(hold.start, hold.end)} is held for you. Enter your name and email to confirm.`);
+    notice.say(t("status.held", clock.span(hold.start, hold.end)));
     if (previous) api.release(previous).catch(() => undefined);
   } catch (error) {
     notice.say("");
@@ -112,14 +110,14 @@ async function pick(start, button) {
 async function confirm(hold, patient) {
   holdForm.busy(true);
   notice.clear();
-  notice.say("Confirming your booking…");
+  notice.say(t("status.confirming"));
   try {
     const appointment = await api.confirm(hold, { ...patient, timezone: clock.zone });
     current = null;
     if (appointment.manage_url) {
       // The booking is kept on its own page: the signed manage link survives a reload and a bookmark.
       const path = new URL(appointment.manage_url, location.href).pathname;
-      notice.say(`Booked: ${clock.span(appointment.start, appointment.end)}.`);
+      notice.say(t("status.booked", clock.span(appointment.start, appointment.end)));
       location.assign(`${path}?booked=1`);
       return;
     }
@@ -127,7 +125,7 @@ async function confirm(hold, patient) {
     $("slots").hidden = true;
     root.dataset.view = "done";
     showAppointment(clock, appointment);
-    notice.say(`Booked: ${clock.span(appointment.start, appointment.end)}.`);
+    notice.say(t("status.booked", clock.span(appointment.start, appointment.end)));
   } catch (error) {
     holdForm.busy(false);
     notice.say("");
@@ -142,7 +140,7 @@ async function release(hold) {
   notice.clear();
   try {
     await api.release(hold);
-    notice.say("Hold cancelled. The time is free again.");
+    notice.say(t("status.released"));
     backToSlots();
   } catch (error) {
     holdForm.busy(false);
@@ -193,8 +191,16 @@ async function pickAsked() {
   if (!askedStart) return;
   const button = board.button(new Date(askedStart).toISOString().replace(".000Z", "Z")) || board.button(askedStart);
   if (button) await pick(button.dataset.slotStart, button);
-  else notice.alert("The time in your link is no longer free. Please pick another one.");
+  else notice.alert(t("error.startGone"));
 }
+
+// One language per page: the browser's, when we ship it (common/i18n.js).
+document.documentElement.lang = LANG;
+translate(document);
+const names = root.dataset;
+$("page-title").textContent = t("page.title", names.doctorName);
+$("page-lead").textContent = t("page.lead", names.appointmentTypeName, names.durationMinutes);
+document.title = t("page.docTitle", names.appointmentTypeName, names.doctorName);
 
 showClock();
 live.start().then(pickAsked);

@@ -5,14 +5,13 @@
 // no longer takes (401: lapsed, revoked, rotated) is forgotten and fetched again, once.
 
 import { Gateway } from "./http.js";
+import { t } from "./i18n.js";
 
-/** Problem codes both booking faces explain the same way. */
-export const BOOKING_MESSAGES = {
-  slot_taken: "Someone was faster: that time was just taken. Please pick another one.",
-  hold_expired: "Your hold lapsed before you confirmed, so the time is open to everyone again. Please pick a time again.",
-  not_bookable: "That time can no longer be booked. Please pick another one.",
-  network: "We could not reach the clinic. Please check your connection and try again.",
-};
+/** Problem codes both booking faces explain the same way (in the page's language). */
+export const BOOKING_MESSAGES = Object.fromEntries(
+  ["slot_taken", "hold_expired", "not_bookable", "network", "rate_limited", "too_many_holds", "too_many_bookings"]
+    .map((code) => [code, t(`error.${code}`)]),
+);
 
 export class BookingClient extends Gateway {
   /**

@@ -5,8 +5,8 @@
 
 import { BOOKING_MESSAGES } from "../common/booking.js";
 import { HoldForm } from "../common/holdform.js";
-import { clockOffset, explain } from "../common/http.js";
-import { t } from "../common/i18n.js";
+import { clockOffset } from "../common/http.js";
+import { LANG, LIVE_LABELS, explainIn, t, translate } from "../common/i18n.js";
 import { LiveSlots } from "../common/liveslots.js";
 import { MonthSlots } from "../common/monthslots.js";
 import { chosenClock, clockControls } from "../common/prefs.js";
@@ -17,25 +17,27 @@ import { skeleton } from "./skeleton.js";
 const GATEWAY = new URL(import.meta.url).origin;
 const STYLESHEET = new URL("./widget.css", import.meta.url).href;
 const DAYS_AHEAD = 60; // loaded ahead: the month view moves within them
-const STALE_TOKEN = "Your booking session on this website ended. Please reload the page and try again.";
+const STALE_TOKEN = t("error.siteSession");
 
 const MESSAGES = {
   ...BOOKING_MESSAGES,
-  origin_not_allowed: "This website may not book with this clinic yet. Please book on the clinic's own page.",
-  token_unavailable: "We could not start your booking on this website. Please reload the page and try again.",
+  origin_not_allowed: t("error.origin_not_allowed"),
+  token_unavailable: t("error.token_unavailable"),
   unauthorized: STALE_TOKEN,
   token_expired: STALE_TOKEN,
   token_revoked: STALE_TOKEN,
   token_unknown_key: STALE_TOKEN,
 };
 
-const say = (error) => explain(error, MESSAGES);
+const say = (error) => explainIn(error, MESSAGES);
 
 class BookingWidget extends HTMLElement {
   connectedCallback() {
     if (this.shadowRoot) return; // moved within the page: keep going as we are
     const root = this.attachShadow({ mode: "open" });
     root.innerHTML = skeleton(STYLESHEET);
+    translate(root); // one language: the visitor's browser's, when we ship it
+    root.querySelector(".widget").setAttribute("lang", LANG);
     this.$ = (id) => root.getElementById(id);
     // Show the widget once its styles are in (or failed to come): no flash of unstyled markup.
     const show = () => {
@@ -50,7 +52,7 @@ class BookingWidget extends HTMLElement {
       .filter(([, value]) => !value)
       .map(([name]) => name);
     if (missing.length) {
-      this.broken(`This booking widget is not set up: ${missing.join(", ")} missing.`);
+      this.broken(t("error.notSetUp", missing.join(", ")));
       return;
     }
     this.start(config);
@@ -84,7 +86,7 @@ class BookingWidget extends HTMLElement {
       onPick: (start, end, button) => this.pick(start, button),
       onFocusLost: () => {
         if (this.picking) return; // our own hold, announced before its answer came
-        this.status("The time you were on was just taken by someone else.");
+        this.status(t("status.taken"));
         $("pick-heading").focus();
       },
     });
@@ -92,13 +94,13 @@ class BookingWidget extends HTMLElement {
       fetchSlots: () => this.api.slots({ from: Date.now(), to: until }),
       board: this.list,
       eventsUrl: this.api.eventsUrl,
-      onState: (state) => showLiveState($("live"), state),
+      onState: (state) => showLiveState($("live"), state, LIVE_LABELS),
       explain: (error) => {
         if (error.code === "network") {
           // what the browser hides from us (a CORS refusal looks like a network error), for the partner's developers
           console.warn(`booking widget: no answer from ${GATEWAY}; is ${window.location.origin} in the organisation's allowed_origins?`);
         }
-        return `We could not load the free times. ${say(error)}`;
+        return `${t("error.load")} ${say(error)}`;
       },
     });
     this.holdView = new HoldForm(this.shadowRoot, this.clock, {
@@ -108,7 +110,7 @@ class BookingWidget extends HTMLElement {
       onLapse: () => {
         this.current = null;
         this.list.hold(null);
-        this.status("Your hold lapsed, so the time is open to everyone again.");
+        this.status(t("status.lapsed"));
       },
       onBack: () => this.view("pick"),
     }, { zoneInTime: true });
@@ -144,12 +146,12 @@ class BookingWidget extends HTMLElement {
   async describe() {
     const [doctor, kind] = await Promise.allSettled([this.api.doctor(), this.api.appointmentType()]);
     if (doctor.status === "fulfilled") {
-      this.$("title").textContent = `Book with ${doctor.value.name}`;
+      this.$("title").textContent = t("page.title", doctor.value.name);
       this.$("done-doctor").textContent = doctor.value.name;
     }
     this.kind = kind.status === "fulfilled" ? kind.value : null;
     if (kind.status === "fulfilled") {
-      this.$("lead").textContent = `${kind.value.name} · ${kind.value.duration_minutes} minutes · video call`;
+      this.$("lead").textContent = t("page.lead", kind.value.name, kind.value.duration_minutes);
       this.ttlSeconds = kind.value.hold_ttl_seconds;
     }
     return doctor.status === "fulfilled" ? doctor.value.timezone : null;
@@ -194,7 +196,7 @@ class BookingWidget extends HTMLElement {
     this.picking = true;
     button.setAttribute("aria-busy", "true");
     this.clearAlert();
-    this.status(`Holding ${this.clock.time(start)}…`);
+    this.status(t("status.holding", this.clock.time(start)));
     try {
       const { hold, response } = await this.api.hold(start);
       const previous = this.current;
@@ -202,7 +204,7 @@ class BookingWidget extends HTMLElement {
       this.list.hold(hold);
       this.holdView.show(hold, this.deadline(hold, response), this.api.tokens.claims);
       this.view("hold");
-      this.status(`${this.clock.span(hold.start, hold.end)} is held for you. Enter your name and email to confirm.`);
+      this.status(t("status.held", this.clock.span(hold.start, hold.end)));
       if (previous) this.api.release(previous).catch(() => undefined);
     } catch (error) {
       this.status("");
@@ -221,14 +223,14 @@ class BookingWidget extends HTMLElement {
   async confirm(hold, patient) {
     this.holdView.busy(true);
     this.clearAlert();
-    this.status("Confirming your booking…");
+    this.status(t("status.confirming"));
     try {
       const appointment = await this.api.confirm(hold, { ...patient, timezone: this.clock.zone });
       this.current = null;
       this.list.hold(null);
       this.showAppointment(appointment);
       this.view("done");
-      this.status(`Booked: ${this.clock.span(appointment.start, appointment.end)}.`);
+      this.status(t("status.booked", this.clock.span(appointment.start, appointment.end)));
     } catch (error) {
       this.holdView.busy(false);
       this.status("");
@@ -245,7 +247,7 @@ class BookingWidget extends HTMLElement {
       await this.api.release(hold);
       this.current = null;
       this.list.hold(null);
-      this.status("Hold cancelled. The time is free again.");
+      this.status(t("status.released"));
       this.view("pick");
     } catch (error) {
       this.holdView.busy(false);
@@ -256,15 +258,12 @@ class BookingWidget extends HTMLElement {
   showAppointment(appointment) {
     this.$("done-time").textContent = `${this.clock.span(appointment.start, appointment.end)} (${this.clock.zone})`;
     // The room's address is handed out only inside the join window (GET …/join), never here.
-    this.$("done-link").textContent = "Opens 10 minutes before the start; the clinic sends you the way in";
+    this.$("done-link").textContent = t("done.widgetLink");
     this.$("done-reference").textContent = appointment.reference || "";
     // The patient's own page for this booking (cancel, move, calendar, join) opens on the gateway.
     const manage = appointment.manage_url && /^https?:\/\//i.test(appointment.manage_url) ? appointment.manage_url : null;
     this.$("done-manage").hidden = !manage;
-    if (manage) {
-      this.$("done-manage-link").href = manage;
-      this.$("done-manage-link").textContent = t("done.manage");
-    }
+    if (manage) this.$("done-manage-link").href = manage;
   }
 }
 
