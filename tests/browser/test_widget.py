@@ -97,6 +97,17 @@ async def test_the_widget_on_a_partner_site_books_while_the_booking_page_watches
     await expect(when).to_contain_text("America/New_York")
     await expect(page.locator("booking-widget #done-link")).to_contain_text("10 minutes before the start")
     await expect(page.locator("booking-widget #done-link a")).to_have_count(0)  # the room is given by /join only
+    await expect(page.locator("booking-widget #done-reference")).to_have_text(re.compile(r"^BK-[0-9A-F]{8}$"))
+    manage = page.locator("booking-widget #done-manage-link")
+    await expect(manage).to_have_attribute("href", re.compile(r"/manage/mng_"))
+    await expect(manage).to_have_attribute("target", "_blank")
+    async with page.context.expect_page() as opened:
+        await manage.click()
+    tab = await opened.value
+    await expect(tab.locator("#fact-reference")).to_have_text(
+        await page.locator("booking-widget #done-reference").inner_text()
+    )
+    await look(page, "widget-booked")
     await page.screenshot(path=artifacts / "widget-booked.png")
     assert partner_site.tokens_minted == 1
 

@@ -261,7 +261,8 @@ class BookingWidget extends HTMLElement {
     this.$("done-link").textContent = t("done.widgetLink");
     this.$("done-reference").textContent = appointment.reference || "";
     // The patient's own page for this booking (cancel, move, calendar, join) opens on the gateway.
-    const manage = appointment.manage_url && /^https?:\/\//i.test(appointment.manage_url) ? appointment.manage_url : null;
+    // on the gateway this widget was loaded from (the address the visitor's browser already reaches)
+    const manage = appointment.manage_url ? new URL(new URL(appointment.manage_url, GATEWAY).pathname, GATEWAY).href : null;
     this.$("done-manage").hidden = !manage;
     if (manage) this.$("done-manage-link").href = manage;
   }
