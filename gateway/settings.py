@@ -193,6 +193,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jitsi_app_secret: Annotated[str | None, Env("GATEWAY_JITSI_APP_SECRET")] = None
     """``GATEWAY_JITSI_APP_SECRET``: with ``jitsi_app_id``, ``/join`` hands out room addresses carrying a
     signed room token (room, user, moderator for the doctor, expiry at the join window's close)."""
+    payment_page_url: Annotated[str | None, Env("GATEWAY_PAYMENT_PAGE_URL")] = None
+    """``GATEWAY_PAYMENT_PAGE_URL``: the booking page's payment hook, for appointment types that ask for a
+    payment: the clinic's payment page (``{organisation_slug}`` is replaced), opened in a window with
+    ``hold_id``, ``amount`` (minor units), ``currency``, ``mode`` and ``origin``; it answers the page by
+    ``postMessage`` (see the README, "Faces"). Unset: the booking page cannot take paid bookings."""
     debug: Annotated[bool, Env("GATEWAY_DEBUG")] = False
     """``GATEWAY_DEBUG``: Litestar debug mode (tracebacks in responses). Never in production."""
 

@@ -7,6 +7,7 @@ import { HoldForm } from "../common/holdform.js";
 import { clockOffset } from "../common/http.js";
 import { LANG, explainIn, t, translate } from "../common/i18n.js";
 import { Notice } from "../common/notice.js";
+import { dueText, payInWindow, paymentDue } from "../common/payment.js";
 import { chosenClock, clockControls } from "../common/prefs.js";
 import { bookingClient } from "./api.js";
 import { showAppointment } from "./done.js";
@@ -86,6 +87,7 @@ async function pick(start, button) {
     const previous = current;
     current = hold;
     board.hold(hold);
+    showPayment();
     $("intro").hidden = true;
     // The countdown is the gateway's: its deadline, corrected for our clock's error.
     holdForm.show(hold, Date.parse(hold.expires_at) - clockOffset(response));
@@ -107,12 +109,31 @@ async function pick(start, button) {
   }
 }
 
-async function confirm(hold, patient) {
+/** The payment reference a paid type needs (the clinic's payment page, in a window), or null. */
+async function pay(hold) {
+  if (!due) return null;
+  if (!root.dataset.paymentPage) throw Object.assign(new Error(t("payment.unavailable")), { code: "payment_unavailable" });
+  const paying = payInWindow(root.dataset.paymentPage, hold, due); // opens now, inside the click
   holdForm.busy(true);
+  notice.say(t("status.paying"));
+  return { reference: await paying };
+}
+
+async function confirm(hold, patient) {
   notice.clear();
+  let payment;
+  try {
+    payment = await pay(hold);
+  } catch (error) {
+    holdForm.busy(false);
+    notice.say("");
+    notice.alert(say(error));
+    return;
+  }
+  holdForm.busy(true);
   notice.say(t("status.confirming"));
   try {
-    const appointment = await api.confirm(hold, { ...patient, timezone: clock.zone });
+    const appointment = await api.confirm(hold, { ...patient, timezone: clock.zone }, payment);
     current = null;
     if (appointment.manage_url) {
       // The booking is kept on its own page: the signed manage link survives a reload and a bookmark.
@@ -174,6 +195,20 @@ $("book-another").addEventListener("click", () => {
 window.addEventListener("pagehide", () => {
   if (current) api.releaseOnExit(current);
 });
+
+// --- payment: a type that asks for one shows its amount and mode before confirming -----------
+
+let due = null;
+api.appointmentType().then((type) => {
+  due = paymentDue(type);
+  showPayment();
+}).catch(() => undefined);
+
+function showPayment() {
+  $("hold-payment").hidden = !due;
+  if (!due) return;
+  $("hold-payment-text").textContent = root.dataset.paymentPage ? dueText(due) : `${dueText(due)} ${t("payment.unavailable")}`;
+}
 
 function showClock() {
   $("zone-name").textContent = clock.zoneLabel();

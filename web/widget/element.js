@@ -9,6 +9,7 @@ import { clockOffset } from "../common/http.js";
 import { LANG, LIVE_LABELS, explainIn, t, translate } from "../common/i18n.js";
 import { LiveSlots } from "../common/liveslots.js";
 import { MonthSlots } from "../common/monthslots.js";
+import { dueText, payThroughPartner, paymentDue } from "../common/payment.js";
 import { chosenClock, clockControls } from "../common/prefs.js";
 import { showLiveState } from "../common/stream.js";
 import { WidgetApi } from "./api.js";
@@ -203,6 +204,9 @@ class BookingWidget extends HTMLElement {
       this.current = hold;
       this.list.hold(hold);
       this.holdView.show(hold, this.deadline(hold, response), this.api.tokens.claims);
+      const due = paymentDue(this.kind);
+      this.$("payment").hidden = !due;
+      if (due) this.$("payment-text").textContent = dueText(due);
       this.view("hold");
       this.status(t("status.held", this.clock.span(hold.start, hold.end)));
       if (previous) this.api.release(previous).catch(() => undefined);
@@ -223,9 +227,23 @@ class BookingWidget extends HTMLElement {
   async confirm(hold, patient) {
     this.holdView.busy(true);
     this.clearAlert();
+    let payment = null;
+    const due = paymentDue(this.kind);
+    if (due) {
+      // The partner's payment step gives the reference (the gateway never processes cards).
+      this.status(t("status.paying"));
+      try {
+        payment = { reference: await payThroughPartner(this, (this.dataset.paymentEndpoint || "").trim(), hold, due) };
+      } catch (error) {
+        this.holdView.busy(false);
+        this.status("");
+        this.alert(say(error));
+        return;
+      }
+    }
     this.status(t("status.confirming"));
     try {
-      const appointment = await this.api.confirm(hold, { ...patient, timezone: this.clock.zone });
+      const appointment = await this.api.confirm(hold, { ...patient, timezone: this.clock.zone }, payment);
       this.current = null;
       this.list.hold(null);
       this.showAppointment(appointment);

@@ -35,6 +35,10 @@ export const skeleton = (stylesheet) => `
     <p class="countdown" id="countdown-line">
       <span data-t="hold.within">Confirm within</span> <span id="countdown" class="clock" role="timer" aria-live="off">--:--</span>
     </p>
+    <div id="payment" class="payment-note" hidden>
+      <h4 data-t="payment.heading">Payment</h4>
+      <p id="payment-text"></p>
+    </div>
     <form id="confirm-form" novalidate>
       <div class="field">
         <label for="name" data-t="hold.name">Full name</label>
