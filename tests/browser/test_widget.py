@@ -88,6 +88,15 @@ async def test_the_widget_on_a_partner_site_books_while_the_booking_page_watches
     # what the partner's token says about its visitor is filled in
     await expect(page.locator("booking-widget #name")).to_have_value("Ada Lovelace")
     await expect(page.locator("booking-widget #email")).to_have_value("ada@example.org")
+    # the held time stays in view, selected, with its countdown beside it
+    held = widget_slot(page, start)
+    await expect(held).to_be_visible()
+    await expect(held).to_have_class(re.compile(r"\bheld\b"))
+    await expect(held).to_have_attribute("aria-pressed", "true")
+    await expect(held.locator("xpath=following-sibling::span[contains(@class, 'held-clock')]")).to_have_text(
+        re.compile(r"^1[45]:\d\d$")
+    )
+    await look(page, "widget-held")
     await page.screenshot(path=artifacts / "widget-hold.png")
     await page.locator("booking-widget").get_by_role("button", name="Confirm booking").click()
 

@@ -88,7 +88,7 @@ const TABLE = {
     "prefs.clock": "Clock",
     "prefs.h24": "24-hour",
     "prefs.h12": "12-hour",
-    "prefs.doctorZone": (zone) => `${zone} (the clinic's)`,
+    "prefs.doctorZone": (zone) => `${zone} (the doctor's)`,
     "load.retry": "Try again",
     "done.reference": "Booking reference",
     "done.manage": "Manage your booking (opens in a new tab)",

@@ -175,7 +175,8 @@ class BookingWidget extends HTMLElement {
   }
 
   view(name) {
-    for (const id of ["pick", "hold", "done"]) this.$(id).hidden = id !== name;
+    // While a time is held the month stays in view under the hold, the held time selected in it.
+    for (const id of ["pick", "hold", "done"]) this.$(id).hidden = !(id === name || (id === "pick" && name === "hold"));
     if (name !== "hold") this.holdView.stop();
     this.$(`${name}-heading`).focus();
   }

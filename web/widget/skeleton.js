@@ -14,21 +14,6 @@ export const skeleton = (stylesheet) => `
     <button type="button" id="alert-close" class="link-button" data-t="alert.dismiss">Dismiss</button>
   </div>
 
-  <div id="pick" class="view">
-    <div class="bar">
-      <h3 id="pick-heading" tabindex="-1" data-t="slots.heading">Pick a time</h3>
-      <p id="live" class="live" data-state="connecting">
-        <span class="dot" aria-hidden="true"></span><span class="live-label">Connecting…</span>
-      </p>
-    </div>
-    <p class="zone"><span data-t="slots.zone">Times are in your time zone</span>: <strong id="zone"></strong></p>
-    <div class="clock-prefs">
-      <div class="field"><label for="zone-select" data-t="prefs.zone">Time zone</label><select id="zone-select"></select></div>
-      <div class="field"><label for="cycle-select" data-t="prefs.clock">Clock</label><select id="cycle-select"></select></div>
-    </div>
-    <div id="days" class="days" aria-busy="true"><p class="muted" data-t="slots.loading">Loading free times…</p></div>
-  </div>
-
   <div id="hold" class="view" hidden>
     <h3 id="hold-heading" tabindex="-1" data-t="hold.heading">This time is held for you</h3>
     <p class="held-time" id="hold-time"></p>
@@ -61,6 +46,21 @@ export const skeleton = (stylesheet) => `
       <p data-t="hold.lapsed">Your hold has lapsed, so the time is open to everyone again.</p>
       <button type="button" class="secondary" id="lapsed-back" data-t="hold.again">Pick a time again</button>
     </div>
+  </div>
+
+  <div id="pick" class="view">
+    <div class="bar">
+      <h3 id="pick-heading" tabindex="-1" data-t="slots.heading">Pick a time</h3>
+      <p id="live" class="live" data-state="connecting">
+        <span class="dot" aria-hidden="true"></span><span class="live-label">Connecting…</span>
+      </p>
+    </div>
+    <p class="zone"><span data-t="slots.zone">Times are in your time zone</span>: <strong id="zone"></strong></p>
+    <div class="clock-prefs">
+      <div class="field"><label for="zone-select" data-t="prefs.zone">Time zone</label><select id="zone-select"></select></div>
+      <div class="field"><label for="cycle-select" data-t="prefs.clock">Clock</label><select id="cycle-select"></select></div>
+    </div>
+    <div id="days" class="days" aria-busy="true"><p class="muted" data-t="slots.loading">Loading free times…</p></div>
   </div>
 
   <div id="done" class="view done" hidden>
