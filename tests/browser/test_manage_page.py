@@ -205,3 +205,19 @@ async def test_join_opens_the_room_on_the_first_click(
     await expect(popup).to_have_url(re.compile(f"^{re.escape(ROOMS)}[0-9a-f]{{24}}$"))
     await expect(popup).to_have_title("Consultation room")
     await expect(page.locator("#status")).to_contain_text("opened in a new window")
+
+
+async def test_a_german_browser_reads_one_language_on_the_manage_page(
+    live_server: LiveServer, live_clinic: Clinic, settings: Settings, open_page: Any
+) -> None:
+    a = book(live_server, live_clinic, live_clinic.at(1, 10))
+    page = await open_page(manage_path(settings, a["id"], datetime.fromisoformat(a["end"])), locale="de-DE")
+    await expect(page.locator("#fact-status")).to_have_text("Confirmed")
+    english = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+    await expect(page.locator("#fact-when")).to_have_text(re.compile(rf"^({english}), "))
+    await expect(page.locator("#join-hint")).to_have_text(
+        re.compile(rf"You can join from (Today|Tomorrow|{english}), ")
+    )
+    text = await page.locator("main").inner_text()
+    for german in ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag", "Morgen"):
+        assert german not in text, german

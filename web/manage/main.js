@@ -8,12 +8,15 @@ import { STATUS_LABELS, joinWindow } from "../common/appointments.js";
 import { el } from "../common/dom.js";
 import { Gateway, explain } from "../common/http.js";
 import { Notice } from "../common/notice.js";
+import { LANG, LOCALE } from "../common/i18n.js";
 import { Clock, browserZone } from "../common/time.js";
 import { downloadIcs, eventTitle, googleUrl, outlookUrl } from "./calendar.js";
 import { Rescheduler } from "./reschedule.js";
 
 const $ = (id) => document.getElementById(id);
 const ACTIVE = ["confirmed", "pending_approval"];
+// This page speaks English: its dates too (a German browser would otherwise read "Today, Freitag").
+const CLOCK = { locale: LANG === "en" ? LOCALE : "en-GB" };
 const REFRESH_MS = 30_000; // the join button opens and closes with the clock
 
 const MESSAGES = {
@@ -31,7 +34,7 @@ const page = {
   appointment: null,
   doctor: null,
   type: null,
-  clock: new Clock(browserZone()),
+  clock: new Clock(browserZone(), CLOCK),
 };
 const api = new Gateway({ token: () => page.token });
 const notice = new Notice();
@@ -58,7 +61,7 @@ async function load() {
       .catch(() => null),
   ]);
   Object.assign(page, { appointment: a, doctor, type });
-  page.clock = new Clock(a.patient.timezone || browserZone());
+  page.clock = new Clock(a.patient.timezone || browserZone(), CLOCK);
   render();
 }
 
@@ -146,7 +149,7 @@ function refused(error) {
   let [heading, text] = words;
   const to = error.body?.moved_to;
   if (error.code === "manage_link_moved" && to) {
-    const clock = new Clock(to.timezone || page.clock.zone);
+    const clock = new Clock(to.timezone || page.clock.zone, CLOCK);
     text = `This appointment was moved to ${clock.span(to.start, to.end)} (${clock.zone}).`;
     if (to.status === "cancelled") text += " That appointment was later cancelled.";
   }
