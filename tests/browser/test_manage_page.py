@@ -21,6 +21,7 @@ from playwright.async_api import Page, Route, expect
 
 from gateway.notify.links import ManageLinks
 from gateway.settings import Settings
+from tests.browser.accessibility import look
 from tests.integration.appointments.lifecycle_support import insert_past
 from tests.support import ADMIN_TOKEN, Clinic, LiveServer, start_server
 
@@ -151,9 +152,11 @@ async def test_the_patient_moves_the_appointment_and_keeps_managing_it(
     await expect(page.locator("#slot-days")).to_have_attribute("aria-busy", "false")
     await expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
     await expect(page.locator("#reschedule-zone")).to_contain_text(PATIENT_ZONE)
-    day = page.locator(f'details.day[data-day="{wall(target):%Y-%m-%d}"]')
-    await day.locator("summary").click()
-    button = day.locator(f'button[data-slot-start="{target}"]')
+    day = page.locator(f'button[data-date="{wall(target):%Y-%m-%d}"]')  # the month view: choose its day
+    if not await day.count():
+        await page.get_by_role("button", name="Next month").click()
+    await day.click()
+    button = page.locator(f'button[data-slot-start="{target}"]')
     await expect(button).to_have_text(f"{wall(target):%H:%M}")
     await button.click()
     await expect(page.locator("#move-question")).to_be_focused()
@@ -207,17 +210,21 @@ async def test_join_opens_the_room_on_the_first_click(
     await expect(page.locator("#status")).to_contain_text("opened in a new window")
 
 
-async def test_a_german_browser_reads_one_language_on_the_manage_page(
+async def test_a_german_browser_reads_the_manage_page_in_german(
     live_server: LiveServer, live_clinic: Clinic, settings: Settings, open_page: Any
 ) -> None:
     a = book(live_server, live_clinic, live_clinic.at(1, 10))
     page = await open_page(manage_path(settings, a["id"], datetime.fromisoformat(a["end"])), locale="de-DE")
-    await expect(page.locator("#fact-status")).to_have_text("Confirmed")
-    english = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
-    await expect(page.locator("#fact-when")).to_have_text(re.compile(rf"^({english}), "))
-    await expect(page.locator("#join-hint")).to_have_text(
-        re.compile(rf"You can join from (Today|Tomorrow|{english}), ")
-    )
+    assert await page.evaluate("document.documentElement.lang") == "de"
+    await expect(page.locator("#fact-status")).to_have_text("Bestätigt")
+    german = "Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag"
+    await expect(page.locator("#fact-when")).to_have_text(re.compile(rf"^({german}), "))
+    await expect(page.locator("#join-hint")).to_have_text(re.compile(rf"^Teilnahme ab (Heute|Morgen|{german}), "))
+    await expect(page.get_by_role("button", name="Termin absagen")).to_be_visible()
+    await page.get_by_role("button", name="Verschieben").click()
+    await expect(page.locator("#slot-days")).to_have_attribute("aria-busy", "false")
+    await expect(page.get_by_role("button", name="Nächster Monat")).to_be_visible()
     text = await page.locator("main").inner_text()
-    for german in ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag", "Morgen"):
-        assert german not in text, german
+    for english in ("Today", "Tomorrow", "Monday", "Saturday", "Sunday", "Cancel", "Reschedule", "minutes"):
+        assert english not in text, english
+    await look(page, "manage-german-reschedule")
