@@ -22,6 +22,7 @@ import functools
 import html
 import importlib.resources
 import re
+import urllib.parse
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -113,9 +114,17 @@ async def _appointment_type(db: Conn, doctor: Doctor, raw: str | None) -> Appoin
     return found if offered else None
 
 
+def _payment_page(template: str | None, organisation_slug: str) -> str:
+    """The organisation's payment page (the booking page's payment hook), or "" without one."""
+    if not template:
+        return ""
+    return template.replace("{organisation_slug}", urllib.parse.quote(organisation_slug, safe=""))
+
+
 @get("/book/{doctor_id:str}", include_in_schema=False)
 async def booking_page(
     db: Db,
+    svc: Svc,
     doctor_id: FromPath[str],
     appointment_type_id: Annotated[str | None, QueryParameter(name="appointment_type_id")] = None,
 ) -> Response[str]:
@@ -123,6 +132,7 @@ async def booking_page(
 
     Args:
         db: The database pool.
+        svc: The services (for the settings: the payment hook).
         doctor_id: The doctor to book (a UUID; anything else gets the not-found page).
         appointment_type_id: The type to book; default the organisation's first type.
 
@@ -148,6 +158,7 @@ async def booking_page(
         duration_minutes=str(kind.duration_minutes),
         organisation_name=organisation.name if organisation else "",
         organisation_slug=organisation.slug if organisation else "",
+        payment_page=_payment_page(svc.settings.payment_page_url, organisation.slug if organisation else ""),
     )
 
 

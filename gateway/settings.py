@@ -197,6 +197,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: Annotated[LogFormat, Env("GATEWAY_LOG_FORMAT")] = "json"
     """``GATEWAY_LOG_FORMAT``: ``json`` (one object per line, the default) or ``text`` (a readable line for a
     terminal); either way every line a request causes carries its request id (see ``gateway/logs.py``)."""
+    payment_page_url: Annotated[str | None, Env("GATEWAY_PAYMENT_PAGE_URL")] = None
+    """``GATEWAY_PAYMENT_PAGE_URL``: the booking page's payment hook, for appointment types that ask for a
+    payment: the clinic's payment page (``{organisation_slug}`` is replaced), opened in a window with
+    ``hold_id``, ``amount`` (minor units), ``currency``, ``mode`` and ``origin``; it answers the page by
+    ``postMessage`` (see the README, "Faces"). Unset: the booking page cannot take paid bookings."""
     debug: Annotated[bool, Env("GATEWAY_DEBUG")] = False
     """``GATEWAY_DEBUG``: Litestar debug mode (tracebacks in responses). Never in production."""
 

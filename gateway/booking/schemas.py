@@ -99,6 +99,9 @@ class AppointmentOut(msgspec.Struct, frozen=True, kw_only=True):
     notice_overridden: bool = False
     """Staff booked it inside the type's notice or same-day rules (the front desk's override)."""
     notice_overridden_by: str | None = None
+    reference: str = ""
+    """A short human booking reference (``BK-7F3A9C01``), derived from the id: the same for the
+    appointment's whole life, for the patient to quote to the clinic."""
 
 
 class ConfirmOut(msgspec.Struct, frozen=True):

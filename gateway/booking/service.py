@@ -104,7 +104,20 @@ def appointment_out(a: Appointment, tz: ZoneInfo | None = None) -> schemas.Appoi
         updated_at=show(a.updated_at, tz),
         notice_overridden=a.notice_overridden,
         notice_overridden_by=a.notice_overridden_by,
+        reference=booking_reference(a.id),
     )
+
+
+def booking_reference(appointment_id: uuid.UUID) -> str:
+    """The appointment's short human reference: ``BK-`` and the id's first 8 hex digits, upper case.
+
+    Args:
+        appointment_id: The appointment's id.
+
+    Returns:
+        ``BK-7F3A9C01``: stable (the id never changes), easy to read out on the phone.
+    """
+    return f"BK-{appointment_id.hex[:8].upper()}"
 
 
 class BookingService:

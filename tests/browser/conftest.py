@@ -122,7 +122,7 @@ async def open_page(browser: Browser, live_server: LiveServer) -> AsyncIterator[
 
     async def opener(path: str, timezone_id: str = "Europe/Berlin", **options: Any) -> Page:
         context = await browser.new_context(
-            base_url=live_server.url, timezone_id=timezone_id, locale="en-GB", **options
+            base_url=live_server.url, timezone_id=timezone_id, **({"locale": "en-GB"} | options)
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
@@ -229,6 +229,7 @@ class PartnerSite:
         self.secret: tuple[str, str] | None = None
         self.claims: dict[str, Any] = {"sub": "partner-patient-1"}
         self.tokens_minted = 0
+        self.payments: list[dict[str, Any]] = []  # what the widget asked the payment endpoint
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -244,6 +245,14 @@ class PartnerSite:
                     self.answer(200, "text/css", (PARTNER_DEMO / "partner.css").read_text(encoding="utf-8"))
                 else:
                     self.answer(404, "text/plain", "not found")
+
+            def do_POST(self) -> None:
+                if self.path.split("?", 1)[0] != "/payment":
+                    self.answer(404, "text/plain", "not found")
+                    return
+                asked = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                site.payments.append(asked)
+                self.answer(200, "application/json", json.dumps({"reference": f"partner-pay-{len(site.payments)}"}))
 
             def answer(self, status: int, media_type: str, body: str) -> None:
                 data = body.encode()

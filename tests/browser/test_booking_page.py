@@ -38,6 +38,14 @@ def slot(page: Page, start: str) -> Locator:
     return page.locator(f'button[data-slot-start="{start}"]')
 
 
+async def show_day(page: Page, start: str) -> None:
+    """Choose the slot's day in the month view (only the chosen day's times are shown)."""
+    day = await slot(page, start).evaluate("b => b.closest('[data-day]').dataset.day")
+    if not await page.locator(f'button[data-date="{day}"]').count():
+        await page.get_by_role("button", name="Next month").click()
+    await page.locator(f'button[data-date="{day}"]').click()
+
+
 async def loaded(page: Page) -> Page:
     """Wait until the page shows its slots and its live feed is connected."""
     await expect(page.locator("#slot-days")).to_have_attribute("aria-busy", "false")
@@ -79,10 +87,14 @@ async def test_page_lists_the_free_slots_in_the_patients_zone(
 
     await expect(page.get_by_role("heading", level=1)).to_have_text("Book with Dr. Ada Test")
     await expect(page.locator("#zone-name")).to_contain_text("America/New_York")
-    shown = await page.locator("button[data-slot-start]").evaluate_all("bs => bs.map(b => b.dataset.slotStart)")
-    # Exactly the API's slots, in its order, with its UTC starts (one may have begun in between).
+    every = await page.locator("button[data-slot-start]").evaluate_all("bs => bs.map(b => b.dataset.slotStart)")
+    # The month view loads further than the API's default two weeks; within them, exactly the
+    # API's slots, in its order, with its UTC starts (one may have begun in between).
+    shown = [s for s in every if s <= expected[-1]]
+    assert len(every) > len(shown)
     assert shown == [s for s in expected if s in shown]
     assert len(shown) >= len(expected) - 1
+    await show_day(page, live_clinic.at(2, 9))
     nine = live_clinic.at(2, 9)  # 09:00 in Berlin, shown on the New York clock
     await expect(slot(page, nine)).to_have_text(local_time(nine, "America/New_York"))
     await expect(slot(page, nine)).to_have_attribute("aria-label", re.compile(r"\d\d:\d\d to \d\d:\d\d$"))
@@ -100,6 +112,8 @@ async def test_a_slot_taken_on_one_page_vanishes_from_the_other(live_clinic: Cli
     watcher = await loaded(await open_page(book_path(live_clinic), "Asia/Tokyo"))
     start = live_clinic.at(2, 10)
     await expect(slot(watcher, start)).to_have_count(1)
+
+    await show_day(taker, start)
 
     await slot(taker, start).click()
     began = time.monotonic()
@@ -132,6 +146,8 @@ async def test_a_lapsed_hold_comes_back_on_every_page(make_live_clinic: Any, ope
     watcher = await loaded(await open_page(book_path(clinic)))
     start = clinic.at(2, 9)
 
+    await show_day(holder, start)
+
     await slot(holder, start).click()
     await expect(holder.locator("#hold-countdown")).to_have_text(re.compile(r"^0:(0\d|10)$"))
     await expect(slot(watcher, start)).to_have_count(0, timeout=LIVE_MS)
@@ -148,6 +164,8 @@ async def test_hold_and_confirm_shows_the_appointment(live_clinic: Clinic, open_
     page = await loaded(await open_page(book_path(live_clinic), "America/New_York", viewport=DESKTOP))
     other = await loaded(await open_page(book_path(live_clinic)))
     start = live_clinic.at(3, 14)
+
+    await show_day(page, start)
 
     await slot(page, start).click()
     hold = page.locator("#hold")
@@ -166,23 +184,35 @@ async def test_hold_and_confirm_shows_the_appointment(live_clinic: Clinic, open_
     await page.get_by_label("Email").fill("grace@example.org")
     await page.get_by_role("button", name="Confirm booking").click()
 
-    done = page.locator("#done")
-    await expect(done).to_be_visible()
-    await expect(page.locator("#done-heading")).to_have_text("You are booked")
+    # Booked, the page goes to the appointment's own page (the signed manage link): it survives a reload.
+    await expect(page).to_have_url(re.compile(r"/manage/mng_[^?]+$"))
+    await expect(page.locator("#booked-heading")).to_have_text("You are booked")
+    await expect(page.locator("#booked-heading")).to_be_focused()
+    reference = page.locator("#fact-reference")
+    await expect(reference).to_have_text(re.compile(r"^BK-[0-9A-F]{8}$"))
+    await expect(page.locator("#booked-text")).to_contain_text(await reference.inner_text())
     ny = datetime.fromisoformat(start).astimezone(ZoneInfo("America/New_York"))
-    when = page.locator("#done-time")
-    await expect(when).to_contain_text(f"{ny.day} {ny:%B} {ny.year}, {ny:%H:%M}")
-    await expect(when).to_contain_text("America/New_York")
-    await expect(page.locator("#done-link")).not_to_be_empty()
-    await expect(page.locator("#done-link a")).to_have_count(0)  # the room is given by /join only
-    await expect(page.locator("#status")).to_contain_text("Booked")
+    await expect(page.locator("#fact-when")).to_contain_text(f"{ny.day} {ny:%B} {ny.year}, {ny:%H:%M}")
+    await expect(page.locator("#fact-zone")).to_contain_text("America/New_York")
+    await expect(page.get_by_role("link", name="Google Calendar")).to_have_attribute("href", re.compile("google"))
+    await expect(page.get_by_role("link", name="Outlook")).to_have_attribute("href", re.compile("outlook"))
+    await expect(page.get_by_role("button", name="Download calendar file (.ics)")).to_be_visible()
+    await expect(page.get_by_role("button", name="Cancel appointment")).to_be_enabled()
+    await expect(page.get_by_role("button", name="Reschedule")).to_be_enabled()
+    await expect(page.locator("#join-button")).to_be_disabled()  # days before the join window
     await page.screenshot(path=artifacts / "booking-confirmed.png")
+    await look(page, "booking-booked")
+    shown = await reference.inner_text()
+    await page.reload()
+    await expect(page.locator("#fact-reference")).to_have_text(shown)
+    await expect(page.locator("#booked")).to_be_hidden()
 
     await expect(slot(other, start)).to_have_count(0, timeout=LIVE_MS)
 
 
 async def test_the_whole_booking_works_from_the_keyboard(live_clinic: Clinic, open_page: Any) -> None:
     page = await loaded(await open_page(book_path(live_clinic)))
+    await show_day(page, live_clinic.at(2, 15))
     await slot(page, live_clinic.at(2, 15)).focus()
     await page.keyboard.press("Enter")
     await expect(page.locator("#hold-heading")).to_be_focused()
@@ -192,13 +222,15 @@ async def test_the_whole_booking_works_from_the_keyboard(live_clinic: Clinic, op
     await page.keyboard.press("Tab")
     await page.keyboard.type("alan@example.org")
     await page.keyboard.press("Enter")
-    await expect(page.locator("#done-heading")).to_be_focused()
+    await expect(page.locator("#booked-heading")).to_be_focused()
 
 
 async def test_cancelling_a_hold_gives_the_slot_back(live_clinic: Clinic, open_page: Any) -> None:
     holder = await loaded(await open_page(book_path(live_clinic)))
     watcher = await loaded(await open_page(book_path(live_clinic)))
     start = live_clinic.at(2, 16)
+
+    await show_day(holder, start)
 
     await slot(holder, start).click()
     await expect(slot(watcher, start)).to_have_count(0, timeout=LIVE_MS)
@@ -220,6 +252,8 @@ async def test_someone_faster_gets_a_clear_message(
     start = live_clinic.at(2, 13)
     await api_hold(live_server, live_clinic, live_clinic.type_30, start)
 
+    await show_day(page, start)
+
     await slot(page, start).click()
 
     await expect(page.get_by_role("alert")).to_contain_text("Someone was faster")
@@ -230,6 +264,8 @@ async def test_someone_faster_gets_a_clear_message(
 async def test_a_network_error_gets_a_clear_message(live_clinic: Clinic, open_page: Any) -> None:
     page = await loaded(await open_page(book_path(live_clinic)))
     await page.route("**/v1/holds", lambda route: route.abort("internetdisconnected"))
+
+    await show_day(page, live_clinic.at(2, 12))
 
     await slot(page, live_clinic.at(2, 12)).click()
 

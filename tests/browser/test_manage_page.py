@@ -21,6 +21,7 @@ from playwright.async_api import Page, Route, expect
 
 from gateway.notify.links import ManageLinks
 from gateway.settings import Settings
+from tests.browser.accessibility import look
 from tests.integration.appointments.lifecycle_support import insert_past
 from tests.support import ADMIN_TOKEN, Clinic, LiveServer, start_server
 
@@ -97,7 +98,7 @@ async def test_the_patient_sees_the_appointment_and_cancels_it_with_a_reason(
     await expect(page.locator("#fact-doctor")).to_have_text("Dr. Ada Test")
     await expect(page.locator("#fact-type")).to_contain_text("30-minute consultation")
     await expect(page.locator("#fact-status")).to_have_text("Confirmed")
-    await expect(page.locator("#fact-reference")).to_have_text(a["id"][:8].upper())
+    await expect(page.locator("#fact-reference")).to_have_text(a["reference"])
     await expect(page.get_by_role("button", name="Join now")).to_be_disabled()  # days before the window
     await expect(page.locator("#join-hint")).to_contain_text("10 minutes before the start")
     google = await page.get_by_role("link", name="Google Calendar").get_attribute("href")
@@ -151,9 +152,11 @@ async def test_the_patient_moves_the_appointment_and_keeps_managing_it(
     await expect(page.locator("#slot-days")).to_have_attribute("aria-busy", "false")
     await expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
     await expect(page.locator("#reschedule-zone")).to_contain_text(PATIENT_ZONE)
-    day = page.locator(f'details.day[data-day="{wall(target):%Y-%m-%d}"]')
-    await day.locator("summary").click()
-    button = day.locator(f'button[data-slot-start="{target}"]')
+    day = page.locator(f'button[data-date="{wall(target):%Y-%m-%d}"]')  # the month view: choose its day
+    if not await day.count():
+        await page.get_by_role("button", name="Next month").click()
+    await day.click()
+    button = page.locator(f'button[data-slot-start="{target}"]')
     await expect(button).to_have_text(f"{wall(target):%H:%M}")
     await button.click()
     await expect(page.locator("#move-question")).to_be_focused()
@@ -205,3 +208,23 @@ async def test_join_opens_the_room_on_the_first_click(
     await expect(popup).to_have_url(re.compile(f"^{re.escape(ROOMS)}[0-9a-f]{{24}}$"))
     await expect(popup).to_have_title("Consultation room")
     await expect(page.locator("#status")).to_contain_text("opened in a new window")
+
+
+async def test_a_german_browser_reads_the_manage_page_in_german(
+    live_server: LiveServer, live_clinic: Clinic, settings: Settings, open_page: Any
+) -> None:
+    a = book(live_server, live_clinic, live_clinic.at(1, 10))
+    page = await open_page(manage_path(settings, a["id"], datetime.fromisoformat(a["end"])), locale="de-DE")
+    assert await page.evaluate("document.documentElement.lang") == "de"
+    await expect(page.locator("#fact-status")).to_have_text("Bestätigt")
+    german = "Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag"
+    await expect(page.locator("#fact-when")).to_have_text(re.compile(rf"^({german}), "))
+    await expect(page.locator("#join-hint")).to_have_text(re.compile(rf"^Teilnahme ab (Heute|Morgen|{german}), "))
+    await expect(page.get_by_role("button", name="Termin absagen")).to_be_visible()
+    await page.get_by_role("button", name="Verschieben").click()
+    await expect(page.locator("#slot-days")).to_have_attribute("aria-busy", "false")
+    await expect(page.get_by_role("button", name="Nächster Monat")).to_be_visible()
+    text = await page.locator("main").inner_text()
+    for english in ("Today", "Tomorrow", "Monday", "Saturday", "Sunday", "Cancel", "Reschedule", "minutes"):
+        assert english not in text, english
+    await look(page, "manage-german-reschedule")

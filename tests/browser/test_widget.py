@@ -18,6 +18,7 @@ import httpx
 import pytest
 from playwright.async_api import Locator, Page, expect
 
+from tests.browser.accessibility import look
 from tests.support import ADMIN_TOKEN, Clinic, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -45,10 +46,11 @@ async def widget_loaded(page: Page) -> Page:
 
 
 async def open_day_of(page: Page, start: str) -> None:
-    """Open the widget's day that holds ``start`` (days are collapsible; the first one is open)."""
-    day = page.locator("booking-widget details.day").filter(has=page.locator(f'[data-slot-start="{start}"]'))
-    if await day.get_attribute("open") is None:
-        await day.locator("summary").click()
+    """Choose the widget's day that holds ``start`` in its month view (only that day's times show)."""
+    day = await widget_slot(page, start).evaluate("b => b.closest('[data-day]').dataset.day")
+    if not await page.locator(f'booking-widget button[data-date="{day}"]').count():
+        await page.locator("booking-widget").get_by_role("button", name="Next month").click()
+    await page.locator(f'booking-widget button[data-date="{day}"]').click()
 
 
 async def watcher_page(open_page: Any, clinic: Clinic) -> Page:
@@ -86,6 +88,15 @@ async def test_the_widget_on_a_partner_site_books_while_the_booking_page_watches
     # what the partner's token says about its visitor is filled in
     await expect(page.locator("booking-widget #name")).to_have_value("Ada Lovelace")
     await expect(page.locator("booking-widget #email")).to_have_value("ada@example.org")
+    # the held time stays in view, selected, with its countdown beside it
+    held = widget_slot(page, start)
+    await expect(held).to_be_visible()
+    await expect(held).to_have_class(re.compile(r"\bheld\b"))
+    await expect(held).to_have_attribute("aria-pressed", "true")
+    await expect(held.locator("xpath=following-sibling::span[contains(@class, 'held-clock')]")).to_have_text(
+        re.compile(r"^1[45]:\d\d$")
+    )
+    await look(page, "widget-held")
     await page.screenshot(path=artifacts / "widget-hold.png")
     await page.locator("booking-widget").get_by_role("button", name="Confirm booking").click()
 
@@ -95,6 +106,17 @@ async def test_the_widget_on_a_partner_site_books_while_the_booking_page_watches
     await expect(when).to_contain_text("America/New_York")
     await expect(page.locator("booking-widget #done-link")).to_contain_text("10 minutes before the start")
     await expect(page.locator("booking-widget #done-link a")).to_have_count(0)  # the room is given by /join only
+    await expect(page.locator("booking-widget #done-reference")).to_have_text(re.compile(r"^BK-[0-9A-F]{8}$"))
+    manage = page.locator("booking-widget #done-manage-link")
+    await expect(manage).to_have_attribute("href", re.compile(r"/manage/mng_"))
+    await expect(manage).to_have_attribute("target", "_blank")
+    async with page.context.expect_page() as opened:
+        await manage.click()
+    tab = await opened.value
+    await expect(tab.locator("#fact-reference")).to_have_text(
+        await page.locator("booking-widget #done-reference").inner_text()
+    )
+    await look(page, "widget-booked")
     await page.screenshot(path=artifacts / "widget-booked.png")
     assert partner_site.tokens_minted == 1
 
@@ -196,3 +218,16 @@ async def test_widget_files_load_from_any_origin(live_server: LiveServer, live_c
             # an origin the gateway's CORS answers for gets its own name, once
             r = await http.get(path, headers={"Origin": partner})
             assert r.headers.get_list("access-control-allow-origin") == [partner], path
+
+
+async def test_the_widget_speaks_the_visitors_language(
+    live_clinic: Clinic, staff: Any, partner_site: Any, open_page: Any
+) -> None:
+    embed(staff, partner_site, live_clinic)
+    page = await widget_loaded(await open_page(partner_site.url, locale="de-DE"))
+    widget = page.locator("booking-widget")
+    await expect(widget.locator("h2")).to_have_text("Termin bei Dr. Ada Test buchen")
+    await expect(widget.get_by_label("Zeitzone")).to_be_visible()
+    await expect(widget.locator("#pick-heading")).to_have_text("Termin wählen")
+    await expect(widget.get_by_role("button", name="Vorheriger Monat")).to_be_disabled()
+    await look(page, "widget-german")

@@ -4,20 +4,19 @@
 
 import { BOOKING_MESSAGES } from "../common/booking.js";
 import { HoldForm } from "../common/holdform.js";
-import { clockOffset, explain } from "../common/http.js";
+import { clockOffset } from "../common/http.js";
+import { LANG, explainIn, t, translate } from "../common/i18n.js";
 import { Notice } from "../common/notice.js";
-import { Clock, browserZone } from "../common/time.js";
+import { dueText, payInWindow, paymentDue } from "../common/payment.js";
+import { chosenClock, clockControls } from "../common/prefs.js";
 import { bookingClient } from "./api.js";
 import { showAppointment } from "./done.js";
 import { liveSlotList } from "./live.js";
 
 const $ = (id) => document.getElementById(id);
 
-const MESSAGES = {
-  ...BOOKING_MESSAGES,
-  unauthorized: "Your booking session ended. Please reload the page and try again.",
-};
-const say = (error) => explain(error, MESSAGES);
+const MESSAGES = { ...BOOKING_MESSAGES, unauthorized: t("error.session") };
+const say = (error) => explainIn(error, MESSAGES);
 
 const root = $("booking");
 const api = bookingClient({
@@ -25,8 +24,12 @@ const api = bookingClient({
   appointmentTypeId: root.dataset.appointmentTypeId,
   organisationSlug: root.dataset.organisationSlug,
 });
-const clock = new Clock(browserZone());
+let clock = chosenClock();
 const notice = new Notice();
+const asked = new URLSearchParams(location.search);
+// Deep links: ?day=YYYY-MM-DD opens that day; ?start=<UTC ISO> opens its day and holds it when free.
+const askedStart = Number.isNaN(Date.parse(asked.get("start") || "")) ? null : asked.get("start");
+const askedDay = /^\d{4}-\d{2}-\d{2}$/.test(asked.get("day") || "") ? asked.get("day") : null;
 
 let current = null; // the hold this page owns
 let picking = false;
@@ -34,13 +37,14 @@ let picking = false;
 // --- the slot list, kept true by the live feed --------------------------------------------------
 
 const { board, live } = liveSlotList(api, clock, {
+  day: askedStart ? clock.dayKey(askedStart) : askedDay,
   onPick: (start, end, button) => pick(start, button),
   onFocusLost: () => {
     if (picking) return; // our own hold, announced before its answer came: pick() moves focus
-    notice.say("The time you were on was just taken by someone else.");
+    notice.say(t("status.taken"));
     $("slots-heading").focus();
   },
-  explain: (error) => `We could not load the free times. ${say(error)}`,
+  explain: (error) => `${t("error.load")} ${say(error)}`,
 });
 
 // --- holding and confirming ---------------------------------------------------------------------
@@ -53,9 +57,11 @@ const holdForm = new HoldForm(
     onRelease: (hold) => release(hold),
     onLapse: () => {
       current = null;
-      notice.say("Your hold lapsed, so the time is open to everyone again.");
+      board.hold(null);
+      notice.say(t("status.lapsed"));
     },
     onBack: () => backToSlots(),
+    onTick: (left) => board.tick(left),
   },
   {
     ids: {
@@ -75,17 +81,19 @@ async function pick(start, button) {
   picking = true;
   button.setAttribute("aria-busy", "true");
   notice.clear();
-  notice.say(`Holding ${clock.time(start)}…`);
+  notice.say(t("status.holding", clock.time(start)));
   try {
     const { hold, response } = await api.hold(start);
     const previous = current;
     current = hold;
+    board.hold(hold);
+    showPayment();
     $("intro").hidden = true;
     // The countdown is the gateway's: its deadline, corrected for our clock's error.
     holdForm.show(hold, Date.parse(hold.expires_at) - clockOffset(response));
     $("hold").hidden = false;
     $("hold-heading").focus();
-    notice.say(`${clock.span(hold.start, hold.end)} is held for you. Enter your name and email to confirm.`);
+    notice.say(t("status.held", clock.span(hold.start, hold.end)));
     if (previous) api.release(previous).catch(() => undefined);
   } catch (error) {
     notice.say("");
@@ -101,18 +109,44 @@ async function pick(start, button) {
   }
 }
 
-async function confirm(hold, patient) {
+/** The payment reference a paid type needs (the clinic's payment page, in a window), or null. */
+async function pay(hold) {
+  if (!due) return null;
+  if (!root.dataset.paymentPage) throw Object.assign(new Error(t("payment.unavailable")), { code: "payment_unavailable" });
+  const paying = payInWindow(root.dataset.paymentPage, hold, due); // opens now, inside the click
   holdForm.busy(true);
+  notice.say(t("status.paying"));
+  return { reference: await paying };
+}
+
+async function confirm(hold, patient) {
   notice.clear();
-  notice.say("Confirming your booking…");
+  let payment;
   try {
-    const appointment = await api.confirm(hold, { ...patient, timezone: clock.zone });
+    payment = await pay(hold);
+  } catch (error) {
+    holdForm.busy(false);
+    notice.say("");
+    notice.alert(say(error));
+    return;
+  }
+  holdForm.busy(true);
+  notice.say(t("status.confirming"));
+  try {
+    const appointment = await api.confirm(hold, { ...patient, timezone: clock.zone }, payment);
     current = null;
+    if (appointment.manage_url) {
+      // The booking is kept on its own page: the signed manage link survives a reload and a bookmark.
+      const path = new URL(appointment.manage_url, location.href).pathname;
+      notice.say(t("status.booked", clock.span(appointment.start, appointment.end)));
+      location.assign(`${path}?booked=1`);
+      return;
+    }
     hideHold();
     $("slots").hidden = true;
     root.dataset.view = "done";
     showAppointment(clock, appointment);
-    notice.say(`Booked: ${clock.span(appointment.start, appointment.end)}.`);
+    notice.say(t("status.booked", clock.span(appointment.start, appointment.end)));
   } catch (error) {
     holdForm.busy(false);
     notice.say("");
@@ -127,7 +161,7 @@ async function release(hold) {
   notice.clear();
   try {
     await api.release(hold);
-    notice.say("Hold cancelled. The time is free again.");
+    notice.say(t("status.released"));
     backToSlots();
   } catch (error) {
     holdForm.busy(false);
@@ -137,6 +171,7 @@ async function release(hold) {
 
 function hideHold() {
   holdForm.stop();
+  board.hold(null);
   $("hold").hidden = true;
 }
 
@@ -161,5 +196,46 @@ window.addEventListener("pagehide", () => {
   if (current) api.releaseOnExit(current);
 });
 
-$("zone-name").textContent = clock.zoneLabel();
-live.start();
+// --- payment: a type that asks for one shows its amount and mode before confirming -----------
+
+let due = null;
+api.appointmentType().then((type) => {
+  due = paymentDue(type);
+  showPayment();
+}).catch(() => undefined);
+
+function showPayment() {
+  $("hold-payment").hidden = !due;
+  if (!due) return;
+  $("hold-payment-text").textContent = root.dataset.paymentPage ? dueText(due) : `${dueText(due)} ${t("payment.unavailable")}`;
+}
+
+function showClock() {
+  $("zone-name").textContent = clock.zoneLabel();
+}
+
+clockControls({ zone: $("zone-select"), cycle: $("cycle-select") }, clock, root.dataset.doctorTimezone, (next) => {
+  clock = next;
+  holdForm.clock = next;
+  board.setClock(next);
+  showClock();
+});
+
+/** A deep link's ?start: hold it at once when it is free; else say so and show its day. */
+async function pickAsked() {
+  if (!askedStart) return;
+  const button = board.button(new Date(askedStart).toISOString().replace(".000Z", "Z")) || board.button(askedStart);
+  if (button) await pick(button.dataset.slotStart, button);
+  else notice.alert(t("error.startGone"));
+}
+
+// One language per page: the browser's, when we ship it (common/i18n.js).
+document.documentElement.lang = LANG;
+translate(document);
+const names = root.dataset;
+$("page-title").textContent = t("page.title", names.doctorName);
+$("page-lead").textContent = t("page.lead", names.appointmentTypeName, names.durationMinutes);
+document.title = t("page.docTitle", names.appointmentTypeName, names.doctorName);
+
+showClock();
+live.start().then(pickAsked);

@@ -5,14 +5,13 @@
 // no longer takes (401: lapsed, revoked, rotated) is forgotten and fetched again, once.
 
 import { Gateway } from "./http.js";
+import { t } from "./i18n.js";
 
-/** Problem codes both booking faces explain the same way. */
-export const BOOKING_MESSAGES = {
-  slot_taken: "Someone was faster: that time was just taken. Please pick another one.",
-  hold_expired: "Your hold lapsed before you confirmed, so the time is open to everyone again. Please pick a time again.",
-  not_bookable: "That time can no longer be booked. Please pick another one.",
-  network: "We could not reach the clinic. Please check your connection and try again.",
-};
+/** Problem codes both booking faces explain the same way (in the page's language). */
+export const BOOKING_MESSAGES = Object.fromEntries(
+  ["slot_taken", "hold_expired", "not_bookable", "network", "rate_limited", "too_many_holds", "too_many_bookings"]
+    .map((code) => [code, t(`error.${code}`)]),
+);
 
 export class BookingClient extends Gateway {
   /**
@@ -38,10 +37,15 @@ export class BookingClient extends Gateway {
     return this.get(`/v1/appointment-types/${encodeURIComponent(this.appointmentTypeId)}`, undefined, { auth: false });
   }
 
-  /** The free slots and the doctor's event `seq` they reflect (GET /slots needs no token). */
-  slots() {
+  /**
+   * The free slots and the doctor's event `seq` they reflect (GET /slots needs no token);
+   * `range` ({from, to}, epoch ms) asks for more than the gateway's default two weeks.
+   */
+  slots(range = null) {
     const path = `/v1/doctors/${encodeURIComponent(this.doctorId)}/slots`;
-    return this.get(path, { appointment_type_id: this.appointmentTypeId }, { auth: false });
+    const query = { appointment_type_id: this.appointmentTypeId };
+    if (range) Object.assign(query, { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString() });
+    return this.get(path, query, { auth: false });
   }
 
   /** Hold a slot; answers {hold, response} (the response's Date header corrects our clock). */
@@ -69,11 +73,16 @@ export class BookingClient extends Gateway {
       .catch(() => undefined);
   }
 
-  async confirm(hold, patient) {
+  /**
+   * Confirm a hold; `payment` ({reference}) when the type asks for one. Answers the appointment,
+   * with the answer's `manage_url` (the patient's signed "manage my booking" page) on it.
+   */
+  async confirm(hold, patient, payment = null) {
     const path = `/v1/holds/${encodeURIComponent(hold.hold_id)}/confirm`;
     const headers = { "X-Hold-Token": hold.hold_token };
-    const data = await this.asPatient(() => this.post(path, { patient }, { headers }));
-    return data.appointment;
+    const body = payment ? { patient, payment } : { patient };
+    const data = await this.asPatient(() => this.post(path, body, { headers }));
+    return { ...data.appointment, manage_url: data.manage_url ?? null };
   }
 
   async asPatient(call) {

@@ -2,6 +2,7 @@
 // form (name, email), and the lapse. The markup is the face's own; `ids` names its elements
 // (the booking page and the widget's shadow root use different ids).
 
+import { t } from "./i18n.js";
 import { countdown } from "./time.js";
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -26,16 +27,17 @@ export class HoldForm {
   /**
    * @param {Document|ShadowRoot} root  where the ids live
    * @param {import("./time.js").Clock} clock  the patient's zone
-   * @param {{onSubmit: Function, onRelease: Function, onLapse: Function, onBack: Function}} handlers
+   * @param {{onSubmit: Function, onRelease: Function, onLapse: Function, onBack: Function, onTick?: Function}} handlers
    * @param {{ids?: object, zoneInTime?: boolean}} options  `zoneInTime` adds the zone's name to the held time
    */
-  constructor(root, clock, { onSubmit, onRelease, onLapse, onBack }, { ids = {}, zoneInTime = false } = {}) {
+  constructor(root, clock, { onSubmit, onRelease, onLapse, onBack, onTick = () => undefined }, { ids = {}, zoneInTime = false } = {}) {
     const names = { ...HOLD_IDS, ...ids };
     this.$ = (key) => root.getElementById(names[key]);
     this.errorOf = (key) => root.getElementById(`${names[key]}-error`);
     this.clock = clock;
     this.zoneInTime = zoneInTime;
     this.onLapse = onLapse;
+    this.onTick = onTick; // the countdown's text, every tick (the face shows it on the held slot too)
     this.hold = null;
     this.timer = null;
     this.$("form").addEventListener("submit", (event) => {
@@ -52,7 +54,7 @@ export class HoldForm {
     this.hold = hold;
     this.deadline = deadline;
     const span = this.clock.span(hold.start, hold.end);
-    this.$("heading").textContent = "This time is held for you";
+    this.$("heading").textContent = t("hold.heading");
     this.$("time").textContent = this.zoneInTime ? `${span} (${this.clock.zone})` : span;
     for (const key of ["name", "email"]) {
       if (!this.$(key).value && typeof known[key] === "string") this.$(key).value = known[key];
@@ -69,6 +71,7 @@ export class HoldForm {
   tick() {
     const left = this.deadline - Date.now();
     this.$("countdown").textContent = countdown(left);
+    this.onTick(countdown(left));
     this.$("countdownLine").classList.toggle("urgent", left < 60_000);
     if (left <= 0) this.lapse();
   }
@@ -81,7 +84,7 @@ export class HoldForm {
     this.$("form").hidden = true;
     this.$("countdownLine").hidden = true;
     this.$("lapsed").hidden = false;
-    this.$("heading").textContent = "Your hold has lapsed";
+    this.$("heading").textContent = t("hold.lapsedHeading");
     this.$("lapsedBack").focus();
     this.onLapse();
   }
@@ -94,15 +97,15 @@ export class HoldForm {
   busy(on) {
     for (const button of this.$("hold").querySelectorAll("button")) button.disabled = on;
     this.$("form").setAttribute("aria-busy", String(on));
-    this.$("confirm").textContent = on ? "Confirming…" : "Confirm booking";
+    this.$("confirm").textContent = on ? t("hold.confirming") : t("hold.confirm");
   }
 
   validate() {
     const name = this.$("name").value.trim();
     const email = this.$("email").value.trim();
     const problems = {
-      name: name ? "" : "Please enter your name.",
-      email: !email ? "Please enter your email." : EMAIL.test(email) ? "" : "Please enter an email like name@example.com.",
+      name: name ? "" : t("form.nameMissing"),
+      email: !email ? t("form.emailMissing") : EMAIL.test(email) ? "" : t("form.emailBad"),
     };
     let first = null;
     for (const [key, message] of Object.entries(problems)) {

@@ -60,8 +60,8 @@ export function combinedState(count, onState) {
 
 const LABELS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", off: "Not live" };
 
-/** Show a stream's state in a `.live` indicator (a dot and a label). */
-export function showLiveState(indicator, state) {
+/** Show a stream's state in a `.live` indicator (a dot and a label); `labels` in another language. */
+export function showLiveState(indicator, state, labels = LABELS) {
   indicator.dataset.state = state;
-  indicator.querySelector(".live-label").textContent = LABELS[state] || state;
+  indicator.querySelector(".live-label").textContent = labels[state] || state;
 }

@@ -1,18 +1,29 @@
 // Showing instants in the patient's zone. The API speaks UTC; people read their own wall clock.
+// A booking face passes its language's locale and the patient's 12/24-hour choice; the staff
+// pages keep the browser's defaults.
+
+import { wordIn } from "./i18n.js";
 
 export const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
 export class Clock {
-  constructor(zone) {
+  /**
+   * @param {string} zone  an IANA zone
+   * @param {{locale?: string, hour12?: boolean}} options  `locale` also names Today / Tomorrow
+   */
+  constructor(zone, { locale = undefined, hour12 = undefined } = {}) {
     this.zone = zone;
+    this.locale = locale;
+    this.hour12 = hour12;
     this.dayKeyFormat = new Intl.DateTimeFormat("en-CA", {
       timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
     });
-    this.dayFormat = new Intl.DateTimeFormat(undefined, {
+    this.dayFormat = new Intl.DateTimeFormat(locale, {
       timeZone: zone, weekday: "long", day: "numeric", month: "long",
     });
-    this.timeFormat = new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "2-digit", minute: "2-digit" });
-    this.fullFormat = new Intl.DateTimeFormat(undefined, {
+    const cycle = hour12 === undefined ? {} : { hourCycle: hour12 ? "h12" : "h23" };
+    this.timeFormat = new Intl.DateTimeFormat(locale, { timeZone: zone, hour: "2-digit", minute: "2-digit", ...cycle });
+    this.fullFormat = new Intl.DateTimeFormat(locale, {
       timeZone: zone, weekday: "long", day: "numeric", month: "long", year: "numeric",
     });
   }
@@ -26,8 +37,8 @@ export class Clock {
   dayLabel(instant, now = Date.now()) {
     const key = this.dayKey(instant);
     const label = this.dayFormat.format(new Date(instant));
-    if (key === this.dayKey(now)) return `Today, ${label}`;
-    if (key === this.dayKey(now + 86_400_000)) return `Tomorrow, ${label}`;
+    if (key === this.dayKey(now)) return `${wordIn(this.locale, "day.today")}, ${label}`;
+    if (key === this.dayKey(now + 86_400_000)) return `${wordIn(this.locale, "day.tomorrow")}, ${label}`;
     return label;
   }
 

@@ -5,8 +5,10 @@
 
 import { ApiError } from "../common/http.js";
 import { el } from "../common/dom.js";
+import { t } from "../common/i18n.js";
 
-const JOIN_NOTE = "Video consultation. Join from the link in your booking email, from 10 minutes before the start.";
+const JOIN_NOTE = t("m.joinNote");
+const LOCATION = t("m.video");
 
 /** 2026-05-04T09:00:00Z -> 20260504T090000Z (Google's form of a UTC instant). */
 function compact(instant) {
@@ -20,7 +22,7 @@ function utc(instant) {
 
 /** The event's title: "30-minute consultation with Dr. Ada Test". */
 export function eventTitle(typeName, doctorName) {
-  return [typeName || "Appointment", doctorName ? `with ${doctorName}` : ""].filter(Boolean).join(" ");
+  return t("m.eventTitle", typeName || t("m.appointment"), doctorName || "");
 }
 
 export function googleUrl(title, appointment) {
@@ -29,7 +31,7 @@ export function googleUrl(title, appointment) {
     text: title,
     dates: `${compact(appointment.start)}/${compact(appointment.end)}`,
     details: JOIN_NOTE,
-    location: "Video consultation",
+    location: LOCATION,
   });
   return `https://calendar.google.com/calendar/render?${query}`;
 }
@@ -42,7 +44,7 @@ export function outlookUrl(title, appointment) {
     startdt: utc(appointment.start),
     enddt: utc(appointment.end),
     body: JOIN_NOTE,
-    location: "Video consultation",
+    location: LOCATION,
   });
   return `https://outlook.live.com/calendar/0/deeplink/compose?${query}`;
 }

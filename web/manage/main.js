@@ -4,25 +4,24 @@
 // (inside the join window), add it to a calendar, move it to another free time or cancel it; the
 // gateway decides every rule (notice, limits, window) and the page only follows its answers.
 
-import { STATUS_LABELS, joinWindow } from "../common/appointments.js";
+import { joinWindow } from "../common/appointments.js";
 import { el } from "../common/dom.js";
-import { Gateway, explain } from "../common/http.js";
+import { Gateway } from "../common/http.js";
 import { Notice } from "../common/notice.js";
+import { LANG, LOCALE, explainIn, t, translate } from "../common/i18n.js";
+import { chosenClock } from "../common/prefs.js";
 import { Clock, browserZone } from "../common/time.js";
 import { downloadIcs, eventTitle, googleUrl, outlookUrl } from "./calendar.js";
 import { Rescheduler } from "./reschedule.js";
 
 const $ = (id) => document.getElementById(id);
 const ACTIVE = ["confirmed", "pending_approval"];
+// One language per page, the booking page's (common/i18n.js): its words and its dates; the clock
+// (12/24 hours) the patient chose there.
+const CLOCK = { locale: LOCALE, hour12: chosenClock().hour12 };
 const REFRESH_MS = 30_000; // the join button opens and closes with the clock
 
-const MESSAGES = {
-  slot_taken: "Someone else just took that time. Please pick another one.",
-  not_bookable: "That time can no longer be booked. Please pick another one.",
-  outside_join_window: "The consultation can be joined from 10 minutes before the start until an hour after the end.",
-  invalid_transition: "This appointment changed meanwhile. The page now shows it as it is.",
-  network: "We could not reach the clinic. Please check your connection and try again.",
-};
+const MESSAGES = { slot_taken: t("error.someoneElse") };
 
 const root = $("manage");
 const page = {
@@ -31,7 +30,7 @@ const page = {
   appointment: null,
   doctor: null,
   type: null,
-  clock: new Clock(browserZone()),
+  clock: new Clock(browserZone(), CLOCK),
 };
 const api = new Gateway({ token: () => page.token });
 const notice = new Notice();
@@ -58,7 +57,7 @@ async function load() {
       .catch(() => null),
   ]);
   Object.assign(page, { appointment: a, doctor, type });
-  page.clock = new Clock(a.patient.timezone || browserZone());
+  page.clock = new Clock(a.patient.timezone || browserZone(), CLOCK);
   render();
 }
 
@@ -70,14 +69,14 @@ function render(now = Date.now()) {
   const title = eventTitle(type?.name, doctor?.name);
 
   document.title = `${title}: ${clock.span(a.start, a.end)}`;
-  $("fact-type").textContent = type ? `${type.name} · ${type.duration_minutes} minutes · video call` : "Video consultation";
-  $("fact-doctor").textContent = doctor?.name || "Your doctor";
+  $("fact-type").textContent = type ? t("m.typeLine", type.name, type.duration_minutes) : t("m.video");
+  $("fact-doctor").textContent = doctor?.name || t("m.yourDoctor");
   $("fact-when").textContent = clock.span(a.start, a.end);
   $("fact-zone").textContent = clock.zoneLabel(Date.parse(a.start));
   $("fact-status").replaceChildren(
-    el("span", { className: `badge badge-${a.status}`, textContent: STATUS_LABELS[a.status] || a.status }),
+    el("span", { className: `badge badge-${a.status}`, textContent: t(`m.st.${a.status}`) }),
   );
-  $("fact-reference").textContent = a.id.slice(0, 8).toUpperCase();
+  $("fact-reference").textContent = a.reference || a.id.slice(0, 8).toUpperCase();
   showStateNote(a, ended);
   $("appointment").setAttribute("aria-busy", "false");
 
@@ -93,13 +92,8 @@ function render(now = Date.now()) {
 function showStateNote(a, ended) {
   const note = $("state-note");
   const cancellation = a.cancellation || {};
-  const text = {
-    cancelled: `This appointment is cancelled${cancellation.reason ? ` (reason: ${cancellation.reason})` : ""}.`,
-    completed: "This appointment has taken place.",
-    no_show: "This appointment is over.",
-    rescheduled: "This appointment was moved to another time.",
-    pending_approval: "The clinic still has to approve this appointment.",
-  }[a.status] || (ended ? "This appointment has ended." : "");
+  const noted = ["cancelled", "completed", "no_show", "rescheduled", "pending_approval"].includes(a.status);
+  const text = noted ? t(`m.note.${a.status}`, cancellation.reason) : ended ? t("m.note.ended") : "";
   note.textContent = text;
   note.dataset.tone = ["cancelled", "no_show", "rescheduled"].includes(a.status) ? "bad" : "";
   note.hidden = !text;
@@ -111,8 +105,8 @@ function showJoin(a, now) {
   const hint = $("join-hint");
   $("join-group").hidden = a.status !== "confirmed" || now > closes;
   button.disabled = !(opens <= now && now <= closes);
-  if (now < opens) hint.textContent = `You can join from ${page.clock.dayLabel(opens)}, ${page.clock.time(opens)} (10 minutes before the start).`;
-  else hint.textContent = `The consultation room is open until ${page.clock.time(closes)}.`;
+  if (now < opens) hint.textContent = t("m.joinFrom", page.clock.dayLabel(opens), page.clock.time(opens));
+  else hint.textContent = t("m.joinUntil", page.clock.time(closes));
 }
 
 function showChange(a, type, now) {
@@ -124,19 +118,17 @@ function showChange(a, type, now) {
   $("cancel-button").disabled = !canChange;
   $("reschedule-button").disabled = !canMove;
   const until = `${page.clock.dayLabel(deadline)}, ${page.clock.time(deadline)}`;
-  let hint = canChange
-    ? `You can move or cancel online until ${until}.`
-    : "It is too late to move or cancel online. Please contact the clinic.";
-  if (canChange && !canMove) hint += " This appointment cannot be moved again online.";
+  let hint = canChange ? t("m.changeUntil", until) : t("m.tooLate");
+  if (canChange && !canMove) hint += ` ${t("m.noMoreMoves")}`;
   $("change-hint").textContent = hint;
 }
 
 // --- when the link no longer opens the appointment ------------------------------------------------
 
 const REFUSED = {
-  manage_link_expired: ["This link has expired", "Links to manage a booking stop working when the appointment is over."],
-  manage_link_invalid: ["We could not open this link", "This link is not a valid link to manage a booking."],
-  manage_link_moved: ["This appointment was moved", "This appointment was moved to another time."],
+  manage_link_expired: [t("m.expired"), t("m.expiredText")],
+  manage_link_invalid: [t("m.invalid"), t("m.invalidText")],
+  manage_link_moved: [t("m.moved"), t("m.movedText")],
 };
 
 /** Show why the link opens nothing (expired, moved, not a link); true when that was the error. */
@@ -146,9 +138,9 @@ function refused(error) {
   let [heading, text] = words;
   const to = error.body?.moved_to;
   if (error.code === "manage_link_moved" && to) {
-    const clock = new Clock(to.timezone || page.clock.zone);
-    text = `This appointment was moved to ${clock.span(to.start, to.end)} (${clock.zone}).`;
-    if (to.status === "cancelled") text += " That appointment was later cancelled.";
+    const clock = new Clock(to.timezone || page.clock.zone, CLOCK);
+    text = t("m.movedTo", clock.span(to.start, to.end), clock.zone);
+    if (to.status === "cancelled") text += ` ${t("m.movedCancelled")}`;
   }
   rescheduler.close({ quiet: true });
   for (const id of ["appointment", "actions", "cancel"]) $(id).hidden = true;
@@ -162,7 +154,7 @@ function refused(error) {
 
 function failed(error) {
   if (refused(error)) return;
-  notice.alert(explain(error, MESSAGES));
+  notice.alert(explainIn(error, MESSAGES));
   if (error.code === "invalid_transition") load().catch((again) => refused(again) || undefined);
 }
 
@@ -173,14 +165,14 @@ async function join() {
   // await is a popup the browser blocks. It gets the room's address once the gateway gives it.
   const room = window.open("", "_blank");
   notice.clear();
-  notice.say("Opening the consultation room…");
+  notice.say(t("m.opening"));
   try {
     const { meeting_url: url } = await api.get(`/v1/appointments/${encodeURIComponent(page.id)}/join`);
-    if (!/^https?:\/\//i.test(url)) throw new Error("The clinic gave no usable room address.");
+    if (!/^https?:\/\//i.test(url)) throw new Error(t("m.noRoom"));
     if (room) {
       room.opener = null;
       room.location.href = url;
-      notice.say("The consultation room opened in a new window.");
+      notice.say(t("m.opened"));
     } else {
       location.assign(url); // popups blocked: this tab goes to the room
     }
@@ -197,7 +189,7 @@ async function calendarFile() {
   notice.clear();
   try {
     await downloadIcs(page.id, page.token, `appointment-${page.appointment.id.slice(0, 8)}.ics`);
-    notice.say("The calendar file is downloading.");
+    notice.say(t("m.downloading"));
   } catch (error) {
     failed(error);
   }
@@ -233,19 +225,19 @@ async function cancel(event) {
   event.preventDefault();
   const reason = $("cancel-reason").value.trim();
   if (!reason) {
-    reasonError("Please tell the clinic why you are cancelling.");
+    reasonError(t("m.reasonMissing"));
     $("cancel-reason").focus();
     return;
   }
   reasonError("");
   $("cancel-confirm").disabled = true;
   notice.clear();
-  notice.say("Cancelling your appointment…");
+  notice.say(t("m.cancelling"));
   try {
     page.appointment = await api.post(`/v1/appointments/${encodeURIComponent(page.id)}/cancel`, { reason });
     closeCancel({ focus: false });
     render();
-    notice.say("Your appointment is cancelled. The time is free for someone else now.");
+    notice.say(t("m.cancelled"));
     $("title").focus();
   } catch (error) {
     notice.say("");
@@ -277,14 +269,14 @@ function moved(appointment) {
     root.dataset.appointmentId = appointment.id;
     history.replaceState(null, "", path);
     link.replaceChildren(
-      "This page has a new address for the new time; the link in your earlier email no longer works. ",
-      el("a", { href: path, textContent: "Bookmark this link to manage your appointment" }),
+      t("m.newAddress"),
+      el("a", { href: path, textContent: t("m.bookmarkLink") }),
       ".",
     );
     link.hidden = false;
   }
   render();
-  notice.say(`Your appointment is moved to ${page.clock.span(appointment.start, appointment.end)}.`);
+  notice.say(t("m.movedNow", page.clock.span(appointment.start, appointment.end)));
   $("title").focus();
 }
 
@@ -303,7 +295,25 @@ document.addEventListener("keydown", (event) => {
 });
 setInterval(() => render(), REFRESH_MS);
 
-load().catch((error) => {
+/** Just booked (the booking page sent the patient here): say so once; a reload shows the plain page. */
+function welcome() {
+  const query = new URLSearchParams(location.search);
+  if (!query.has("booked")) return;
+  history.replaceState(null, "", location.pathname);
+  const a = page.appointment;
+  $("booked-heading").textContent = a.status === "pending_approval" ? t("done.request") : t("done.heading");
+  $("booked-text").textContent = a.status === "pending_approval"
+    ? t("m.bookedPending", a.patient.email, a.reference)
+    : t("m.bookedSent", a.patient.email, a.reference);
+  $("booked").hidden = false;
+  $("booked-heading").focus();
+}
+
+document.documentElement.lang = LANG;
+translate(document);
+document.title = t("m.title");
+
+load().then(welcome).catch((error) => {
   $("appointment").setAttribute("aria-busy", "false");
   failed(error);
 });

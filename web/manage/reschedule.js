@@ -3,11 +3,12 @@
 // A hold that could not be used is let go at once.
 
 import { LiveSlots } from "../common/liveslots.js";
-import { SlotList } from "../common/slotlist.js";
+import { LIVE_LABELS, explainIn, t } from "../common/i18n.js";
+import { MonthSlots } from "../common/monthslots.js";
 import { showLiveState } from "../common/stream.js";
 
 const $ = (id) => document.getElementById(id);
-const EMPTY = "No free times in the next two weeks. New times show up here the moment they open.";
+const DAYS_AHEAD = 60; // the month view moves within them
 
 export class Rescheduler {
   /**
@@ -35,26 +36,29 @@ export class Rescheduler {
     this.appointment = appointment;
     this.chosen = null;
     $("move-confirm").hidden = true;
-    $("reschedule-doctor").textContent = doctorName || "your doctor";
+    $("reschedule-doctor").textContent = doctorName || t("m.yourDoctor");
     $("reschedule-zone").textContent = clock.zoneLabel();
     $("slot-days").setAttribute("aria-busy", "true");
-    if (this.list) this.list.clock = clock;
+    const until = Date.now() + DAYS_AHEAD * 86_400_000;
+    if (this.list) this.list.setClock(clock);
     else {
-      this.list = new SlotList($("slot-days"), clock, {
+      this.list = new MonthSlots($("slot-days"), clock, {
         onPick: (start, end, button) => this.pick(start, end, button),
         onFocusLost: () => $("reschedule-heading").focus(),
-        emptyText: EMPTY,
+        idPrefix: "move-cal",
+        until,
       });
     }
     const doctor = encodeURIComponent(appointment.doctor_id);
-    const query = { appointment_type_id: appointment.appointment_type_id };
+    const range = () => ({ from: new Date().toISOString(), to: new Date(until).toISOString() });
+    const query = () => ({ appointment_type_id: appointment.appointment_type_id, ...range() });
     this.live?.stop();
     this.live = new LiveSlots({
-      fetchSlots: () => this.ctx.api.get(`/v1/doctors/${doctor}/slots`, query, { auth: false }),
+      fetchSlots: () => this.ctx.api.get(`/v1/doctors/${doctor}/slots`, query(), { auth: false }),
       board: this.list,
       eventsUrl: this.ctx.api.url(`/v1/doctors/${doctor}/events`),
-      onState: (state) => showLiveState($("live-state"), state),
-      explain: (error) => `We could not load the free times. ${error.detail || ""}`.trim(),
+      onState: (state) => showLiveState($("live-state"), state, LIVE_LABELS),
+      explain: (error) => `${t("error.load")} ${explainIn(error)}`,
     });
     this.clock = clock;
     $("reschedule").hidden = false;
@@ -99,7 +103,7 @@ export class Rescheduler {
     const { api } = this.ctx;
     const a = this.appointment;
     const { start } = this.chosen;
-    this.ctx.say(`Moving your appointment to ${this.clock.span(start, this.chosen.end)}…`);
+    this.ctx.say(t("m.moving", this.clock.span(start, this.chosen.end)));
     let hold = null;
     try {
       hold = await api.post("/v1/holds", { doctor_id: a.doctor_id, appointment_type_id: a.appointment_type_id, start });

@@ -5,35 +5,40 @@
 
 import { BOOKING_MESSAGES } from "../common/booking.js";
 import { HoldForm } from "../common/holdform.js";
-import { clockOffset, explain } from "../common/http.js";
+import { clockOffset } from "../common/http.js";
+import { LANG, LIVE_LABELS, explainIn, t, translate } from "../common/i18n.js";
 import { LiveSlots } from "../common/liveslots.js";
-import { SlotList } from "../common/slotlist.js";
+import { MonthSlots } from "../common/monthslots.js";
+import { dueText, payThroughPartner, paymentDue } from "../common/payment.js";
+import { chosenClock, clockControls } from "../common/prefs.js";
 import { showLiveState } from "../common/stream.js";
-import { Clock, browserZone } from "../common/time.js";
 import { WidgetApi } from "./api.js";
 import { skeleton } from "./skeleton.js";
 
 const GATEWAY = new URL(import.meta.url).origin;
 const STYLESHEET = new URL("./widget.css", import.meta.url).href;
-const STALE_TOKEN = "Your booking session on this website ended. Please reload the page and try again.";
+const DAYS_AHEAD = 60; // loaded ahead: the month view moves within them
+const STALE_TOKEN = t("error.siteSession");
 
 const MESSAGES = {
   ...BOOKING_MESSAGES,
-  origin_not_allowed: "This website may not book with this clinic yet. Please book on the clinic's own page.",
-  token_unavailable: "We could not start your booking on this website. Please reload the page and try again.",
+  origin_not_allowed: t("error.origin_not_allowed"),
+  token_unavailable: t("error.token_unavailable"),
   unauthorized: STALE_TOKEN,
   token_expired: STALE_TOKEN,
   token_revoked: STALE_TOKEN,
   token_unknown_key: STALE_TOKEN,
 };
 
-const say = (error) => explain(error, MESSAGES);
+const say = (error) => explainIn(error, MESSAGES);
 
 class BookingWidget extends HTMLElement {
   connectedCallback() {
     if (this.shadowRoot) return; // moved within the page: keep going as we are
     const root = this.attachShadow({ mode: "open" });
     root.innerHTML = skeleton(STYLESHEET);
+    translate(root); // one language: the visitor's browser's, when we ship it
+    root.querySelector(".widget").setAttribute("lang", LANG);
     this.$ = (id) => root.getElementById(id);
     // Show the widget once its styles are in (or failed to come): no flash of unstyled markup.
     const show = () => {
@@ -48,7 +53,7 @@ class BookingWidget extends HTMLElement {
       .filter(([, value]) => !value)
       .map(([name]) => name);
     if (missing.length) {
-      this.broken(`This booking widget is not set up: ${missing.join(", ")} missing.`);
+      this.broken(t("error.notSetUp", missing.join(", ")));
       return;
     }
     this.start(config);
@@ -70,44 +75,55 @@ class BookingWidget extends HTMLElement {
   start(config) {
     const $ = this.$;
     this.api = new WidgetApi({ base: GATEWAY, ...config });
-    this.clock = new Clock(browserZone());
+    this.clock = chosenClock();
     this.current = null; // the hold this widget owns
     this.picking = false;
     this.ttlSeconds = null;
 
-    this.list = new SlotList($("days"), this.clock, {
+    const until = Date.now() + DAYS_AHEAD * 86_400_000;
+    this.list = new MonthSlots($("days"), this.clock, {
+      until,
+      idPrefix: "widget-cal",
       onPick: (start, end, button) => this.pick(start, button),
       onFocusLost: () => {
         if (this.picking) return; // our own hold, announced before its answer came
-        this.status("The time you were on was just taken by someone else.");
+        this.status(t("status.taken"));
         $("pick-heading").focus();
       },
-      emptyText: "No free times in the next two weeks. New times show up here the moment they open.",
     });
     this.live = new LiveSlots({
-      fetchSlots: () => this.api.slots(),
+      fetchSlots: () => this.api.slots({ from: Date.now(), to: until }),
       board: this.list,
       eventsUrl: this.api.eventsUrl,
-      onState: (state) => showLiveState($("live"), state),
+      onState: (state) => showLiveState($("live"), state, LIVE_LABELS),
       explain: (error) => {
         if (error.code === "network") {
           // what the browser hides from us (a CORS refusal looks like a network error), for the partner's developers
           console.warn(`booking widget: no answer from ${GATEWAY}; is ${window.location.origin} in the organisation's allowed_origins?`);
         }
-        return `We could not load the free times. ${say(error)}`;
+        return `${t("error.load")} ${say(error)}`;
       },
     });
     this.holdView = new HoldForm(this.shadowRoot, this.clock, {
       onSubmit: (hold, patient) => this.confirm(hold, patient),
       onRelease: (hold) => this.release(hold),
+      onTick: (left) => this.list.tick(left),
       onLapse: () => {
         this.current = null;
-        this.status("Your hold lapsed, so the time is open to everyone again.");
+        this.list.hold(null);
+        this.status(t("status.lapsed"));
       },
       onBack: () => this.view("pick"),
     }, { zoneInTime: true });
 
     $("zone").textContent = this.clock.zoneLabel();
+    this.describing = this.describe();
+    this.describing.then((doctorZone) => clockControls({ zone: $("zone-select"), cycle: $("cycle-select") }, this.clock, doctorZone, (clock) => {
+      this.clock = clock;
+      this.holdView.clock = clock;
+      this.list.setClock(clock);
+      $("zone").textContent = clock.zoneLabel();
+    }));
     $("alert-close").addEventListener("click", () => this.clearAlert());
     $("book-another").addEventListener("click", () => {
       this.view("pick");
@@ -117,7 +133,6 @@ class BookingWidget extends HTMLElement {
       if (this.current) this.api.releaseOnExit(this.current);
     };
     window.addEventListener("pagehide", this.onPageHide);
-    this.describe();
     this.live.start();
   }
 
@@ -132,13 +147,15 @@ class BookingWidget extends HTMLElement {
   async describe() {
     const [doctor, kind] = await Promise.allSettled([this.api.doctor(), this.api.appointmentType()]);
     if (doctor.status === "fulfilled") {
-      this.$("title").textContent = `Book with ${doctor.value.name}`;
+      this.$("title").textContent = t("page.title", doctor.value.name);
       this.$("done-doctor").textContent = doctor.value.name;
     }
+    this.kind = kind.status === "fulfilled" ? kind.value : null;
     if (kind.status === "fulfilled") {
-      this.$("lead").textContent = `${kind.value.name} · ${kind.value.duration_minutes} minutes · video call`;
+      this.$("lead").textContent = t("page.lead", kind.value.name, kind.value.duration_minutes);
       this.ttlSeconds = kind.value.hold_ttl_seconds;
     }
+    return doctor.status === "fulfilled" ? doctor.value.timezone : null;
   }
 
   // --- messages ---------------------------------------------------------------------------------
@@ -158,7 +175,8 @@ class BookingWidget extends HTMLElement {
   }
 
   view(name) {
-    for (const id of ["pick", "hold", "done"]) this.$(id).hidden = id !== name;
+    // While a time is held the month stays in view under the hold, the held time selected in it.
+    for (const id of ["pick", "hold", "done"]) this.$(id).hidden = !(id === name || (id === "pick" && name === "hold"));
     if (name !== "hold") this.holdView.stop();
     this.$(`${name}-heading`).focus();
   }
@@ -180,14 +198,18 @@ class BookingWidget extends HTMLElement {
     this.picking = true;
     button.setAttribute("aria-busy", "true");
     this.clearAlert();
-    this.status(`Holding ${this.clock.time(start)}…`);
+    this.status(t("status.holding", this.clock.time(start)));
     try {
       const { hold, response } = await this.api.hold(start);
       const previous = this.current;
       this.current = hold;
+      this.list.hold(hold);
       this.holdView.show(hold, this.deadline(hold, response), this.api.tokens.claims);
+      const due = paymentDue(this.kind);
+      this.$("payment").hidden = !due;
+      if (due) this.$("payment-text").textContent = dueText(due);
       this.view("hold");
-      this.status(`${this.clock.span(hold.start, hold.end)} is held for you. Enter your name and email to confirm.`);
+      this.status(t("status.held", this.clock.span(hold.start, hold.end)));
       if (previous) this.api.release(previous).catch(() => undefined);
     } catch (error) {
       this.status("");
@@ -206,13 +228,28 @@ class BookingWidget extends HTMLElement {
   async confirm(hold, patient) {
     this.holdView.busy(true);
     this.clearAlert();
-    this.status("Confirming your booking…");
+    let payment = null;
+    const due = paymentDue(this.kind);
+    if (due) {
+      // The partner's payment step gives the reference (the gateway never processes cards).
+      this.status(t("status.paying"));
+      try {
+        payment = { reference: await payThroughPartner(this, (this.dataset.paymentEndpoint || "").trim(), hold, due) };
+      } catch (error) {
+        this.holdView.busy(false);
+        this.status("");
+        this.alert(say(error));
+        return;
+      }
+    }
+    this.status(t("status.confirming"));
     try {
-      const appointment = await this.api.confirm(hold, { ...patient, timezone: this.clock.zone });
+      const appointment = await this.api.confirm(hold, { ...patient, timezone: this.clock.zone }, payment);
       this.current = null;
+      this.list.hold(null);
       this.showAppointment(appointment);
       this.view("done");
-      this.status(`Booked: ${this.clock.span(appointment.start, appointment.end)}.`);
+      this.status(t("status.booked", this.clock.span(appointment.start, appointment.end)));
     } catch (error) {
       this.holdView.busy(false);
       this.status("");
@@ -228,7 +265,8 @@ class BookingWidget extends HTMLElement {
     try {
       await this.api.release(hold);
       this.current = null;
-      this.status("Hold cancelled. The time is free again.");
+      this.list.hold(null);
+      this.status(t("status.released"));
       this.view("pick");
     } catch (error) {
       this.holdView.busy(false);
@@ -239,7 +277,13 @@ class BookingWidget extends HTMLElement {
   showAppointment(appointment) {
     this.$("done-time").textContent = `${this.clock.span(appointment.start, appointment.end)} (${this.clock.zone})`;
     // The room's address is handed out only inside the join window (GET …/join), never here.
-    this.$("done-link").textContent = "Opens 10 minutes before the start; the clinic sends you the way in";
+    this.$("done-link").textContent = t("done.widgetLink");
+    this.$("done-reference").textContent = appointment.reference || "";
+    // The patient's own page for this booking (cancel, move, calendar, join) opens on the gateway.
+    // on the gateway this widget was loaded from (the address the visitor's browser already reaches)
+    const manage = appointment.manage_url ? new URL(new URL(appointment.manage_url, GATEWAY).pathname, GATEWAY).href : null;
+    this.$("done-manage").hidden = !manage;
+    if (manage) this.$("done-manage-link").href = manage;
   }
 }
 

@@ -23,7 +23,7 @@
   if (!script.dataset.doctor) return; // loader only: the page places <booking-widget> itself
 
   var widget = document.createElement("booking-widget");
-  ["doctor", "appointmentType", "tokenEndpoint"].forEach(function (key) {
+  ["doctor", "appointmentType", "tokenEndpoint", "paymentEndpoint"].forEach(function (key) {
     if (script.dataset[key]) widget.dataset[key] = script.dataset[key];
   });
   var target = script.dataset.target ? document.querySelector(script.dataset.target) : null;
