@@ -78,6 +78,8 @@ class DeskType(msgspec.Struct, frozen=True, kw_only=True):
     duration_minutes: int
     min_notice_minutes: int
     payment_mode: str
+    doctor_ids: list[uuid.UUID] = []
+    """The doctors who offer it; empty: every doctor of the organisation."""
 
 
 class DeskOut(msgspec.Struct, frozen=True, kw_only=True):

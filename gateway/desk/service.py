@@ -275,6 +275,7 @@ class DeskService:
                     duration_minutes=t.duration_minutes,
                     min_notice_minutes=t.min_notice_minutes,
                     payment_mode=t.payment_mode,
+                    doctor_ids=t.doctor_ids,
                 )
                 for t in types
             ],

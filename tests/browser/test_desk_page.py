@@ -178,3 +178,25 @@ async def test_meet_now_starts_at_once_with_a_room_link(live_clinic: Clinic, sta
     await form.get_by_role("button", name="Start now").click()
     await expect(page.locator("#alert-text")).to_contain_text("Dr. Ada Test has an appointment now")
     await look(page, "desk-meet-busy")
+
+
+async def test_the_desk_offers_each_doctor_only_the_types_they_offer(
+    live_server: LiveServer, live_clinic: Clinic, staff: Any, open_page: Any
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, headers=PLATFORM, timeout=10) as http:
+        r = await http.post(
+            "/v1/admin/doctors",
+            json={"organisation_id": live_clinic.organisation_id, "name": "Dr. Bea Other", "timezone": "UTC"},
+        )
+        assert r.status_code == 201, r.text
+        other = r.json()["id"]
+        r = await http.put(f"/v1/admin/appointment-types/{live_clinic.type_60}/doctors", json={"doctor_ids": [other]})
+        assert r.status_code == 200, r.text
+    page = await signed_in(await open_page("/desk", viewport=DESKTOP), staff.admin_key(live_clinic))
+    for prefix in ("book", "meet"):
+        doctor, kind = page.locator(f"#{prefix}-doctor"), page.locator(f"#{prefix}-type")
+        await doctor.select_option(live_clinic.doctor_id)
+        await expect(kind.locator("option")).to_have_count(1)  # the 60-minute type is Dr. Other's alone
+        await expect(kind.locator(f'option[value="{live_clinic.type_60}"]')).to_have_count(0)
+        await doctor.select_option(other)
+        await expect(kind.locator(f'option[value="{live_clinic.type_60}"]')).to_have_count(1)

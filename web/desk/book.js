@@ -13,6 +13,15 @@ export function fill(select, items) {
   select.replaceChildren(...items.map((item) => el("option", { value: item.id }, item.name)));
 }
 
+/** Fill the type select with the types the chosen doctor offers (a type that names no doctors is
+ * offered by all), keeping the chosen type when the new doctor offers it too. */
+export function fillTypes(select, types, doctorId) {
+  const chosen = select.value;
+  const offered = types.filter((t) => !t.doctor_ids?.length || t.doctor_ids.includes(doctorId));
+  fill(select, offered);
+  if (offered.some((t) => t.id === chosen)) select.value = chosen;
+}
+
 /** Show or clear a field's error, tying it to the field for assistive technology. */
 export function fieldError(id, text, { focus = true } = {}) {
   const node = $(`${id}-error`);
@@ -53,10 +62,13 @@ export class BookForm {
     this.slots = [];
     this.asks = 0;
     fill($("book-doctor"), [...doctors.values()]);
-    fill($("book-type"), [...types.values()]);
+    fillTypes($("book-type"), [...types.values()], $("book-doctor").value);
     $("book-day").value = clock.dayKey(Date.now());
     $("book-day").min = clock.dayKey(Date.now());
-    $("book-doctor").onchange = () => this.firstDay();
+    $("book-doctor").onchange = () => {
+      fillTypes($("book-type"), [...types.values()], $("book-doctor").value);
+      this.firstDay();
+    };
     $("book-type").onchange = () => this.firstDay();
     $("book-day").onchange = () => this.refresh();
     $("book-times").onchange = () => this.chosen();

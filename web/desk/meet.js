@@ -2,7 +2,7 @@
 
 import { el } from "../common/dom.js";
 import { explain } from "../common/http.js";
-import { fieldError, fill, patientOf } from "./book.js";
+import { fieldError, fill, fillTypes, patientOf } from "./book.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -10,7 +10,8 @@ export class MeetNow {
   constructor({ api, clock, doctors, types, notice, onError }) {
     Object.assign(this, { api, clock, doctors, types, notice, onError });
     fill($("meet-doctor"), [...doctors.values()]);
-    fill($("meet-type"), [...types.values()]);
+    fillTypes($("meet-type"), [...types.values()], $("meet-doctor").value);
+    $("meet-doctor").onchange = () => fillTypes($("meet-type"), [...types.values()], $("meet-doctor").value);
     $("meet-form").onsubmit = (event) => {
       event.preventDefault();
       this.submit();

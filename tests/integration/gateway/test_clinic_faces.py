@@ -108,3 +108,12 @@ async def test_a_booking_page_offers_only_a_type_its_doctor_offers(
     assert r.status_code == 200
     r = await client.get(f"/book/{clinic.doctor_id}")  # no type asked for: the first one the doctor offers
     assert r.status_code == 200 and f'data-appointment-type-id="{clinic.type_60}"' in r.text
+
+
+def test_every_page_of_ours_links_the_icon() -> None:
+    # a partner's demo page is the partner's, not ours
+    web = Path(__file__).resolve().parents[3] / "web"
+    pages = [p for p in web.rglob("*.html") if "partner-demo" not in p.parts]
+    assert len(pages) >= 9
+    missing = [str(p.relative_to(web)) for p in pages if '<link rel="icon" href="/favicon.svg"' not in p.read_text()]
+    assert missing == []
