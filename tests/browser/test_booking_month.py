@@ -232,6 +232,11 @@ async def test_a_deep_link_opens_its_day_or_holds_its_time(
     await expect(page.locator("#hold")).to_be_hidden()
     assert await chosen_day(page) == day_in("Europe/Berlin", 3)
 
+    # a link written by hand with an offset, its "+" not encoded (the query string reads a space)
+    later = live_clinic.at(3, 14)
+    page = await loaded(await open_page(f"{book_path(live_clinic)}&start={later.replace('Z', '+00:00')}"))
+    await expect(slot(page, later)).to_have_class(re.compile(r"\bheld\b"))
+
 
 GERMAN_MONTHS = "Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
 

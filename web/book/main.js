@@ -28,7 +28,9 @@ let clock = chosenClock();
 const notice = new Notice();
 const asked = new URLSearchParams(location.search);
 // Deep links: ?day=YYYY-MM-DD opens that day; ?start=<UTC ISO> opens its day and holds it when free.
-const askedStart = Number.isNaN(Date.parse(asked.get("start") || "")) ? null : asked.get("start");
+// A link written by hand may carry "+00:00" unencoded, which the query string reads as a space.
+const startText = (asked.get("start") || "").replace(" ", "+");
+const askedStart = Number.isNaN(Date.parse(startText)) ? null : new Date(startText).toISOString().replace(".000Z", "Z");
 const askedDay = /^\d{4}-\d{2}-\d{2}$/.test(asked.get("day") || "") ? asked.get("day") : null;
 
 let current = null; // the hold this page owns
