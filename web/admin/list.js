@@ -121,7 +121,9 @@ export class AppointmentList {
         type: "button", className: "secondary small", textContent: "Details", dataset: { open: a.id },
         attrs: { "aria-label": `Details: ${a.patient.name}, ${clock.dayLabel(a.start)} ${clock.time(a.start)}` },
       }))));
-    const head = el("tr", {}, ["When", "Doctor", "Patient", "Type", "Status", ""].map((h) => el("th", { scope: "col", textContent: h })));
+    const head = el("tr", {}, ["When", "Doctor", "Patient", "Type", "Status"].map((h) => el("th", { scope: "col", textContent: h })));
+    // the buttons' column: named for screen readers, no visible heading
+    head.append(el("th", { scope: "col" }, el("span", { className: "visually-hidden" }, "Actions")));
     list.replaceChildren(el("table", { className: "appointment-table" },
       el("caption", { className: "visually-hidden" }, `Appointments, times in ${clock.zone}`),
       el("thead", {}, head), el("tbody", {}, rows)));

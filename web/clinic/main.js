@@ -156,6 +156,7 @@ function chooseAny(focus) {
   $("times").replaceChildren(el("li", { className: "muted" }, t("loading_times")));
   $("days").replaceChildren();
   $("day-heading").textContent = "";
+  $("day-heading").hidden = true; // no empty heading while there is no day to name
   state.day = null;
   state.times = new AnyDoctorTimes({
     doctorIds: doctorsOf(service).map((d) => d.id),
@@ -204,6 +205,7 @@ function renderTimes() {
   if (!days.size) {
     $("days").replaceChildren();
     $("day-heading").textContent = "";
+    $("day-heading").hidden = true;
     list.replaceChildren(el("li", { className: "muted" }, t("no_times")));
     if (focusedStart) {
       say(t("gone"));
@@ -230,6 +232,7 @@ function renderTimes() {
   );
   const dayTimes = days.get(state.day);
   $("day-heading").textContent = dayLabel(dayTimes[0].start, formats.day);
+  $("day-heading").hidden = false;
   list.replaceChildren(
     ...dayTimes.map((time) =>
       el(
