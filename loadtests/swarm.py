@@ -128,7 +128,7 @@ async def swarm(
     sessions: list[dict[str, str]],
     stop: asyncio.Event,
     *,
-    slots: int = 300,
+    slots: int = 3000,
     confirm_share: float = 0.6,
     patience: float = 40.0,
 ) -> Tally:
