@@ -336,6 +336,7 @@ def _local_secret_key(data_dir: Path) -> str:
 def _serve(servers: DevServers, host: str, port: int, data_dir: Path) -> int:
     env = {**os.environ, "DATABASE_URL": servers.database_url, "REDIS_URL": servers.redis_url}
     env.setdefault("GATEWAY_PUBLIC_URL", f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}")  # noqa: S104
+    env.setdefault("GATEWAY_LOG_FORMAT", "text")  # `make run` is read in a terminal; deployments keep JSON
     if not env.get("GATEWAY_SECRET_KEY"):
         # `gateway serve` refuses to start without a key; one per data directory, kept beside the
         # embedded servers' data, so sessions and stored secrets survive a restart of `make run`.
