@@ -124,7 +124,7 @@ export class AppointmentList {
     const head = el("tr", {}, ["When", "Doctor", "Patient", "Type", "Status"].map((h) => el("th", { scope: "col", textContent: h })));
     // the buttons' column: named for screen readers, no visible heading
     head.append(el("th", { scope: "col" }, el("span", { className: "visually-hidden" }, "Actions")));
-    list.replaceChildren(el("table", { className: "appointment-table" },
+    list.replaceChildren(el("table", { className: "staff-table appointment-table" },
       el("caption", { className: "visually-hidden" }, `Appointments, times in ${clock.zone}`),
       el("thead", {}, head), el("tbody", {}, rows)));
     if (focusedId) list.querySelector(`button[data-open="${focusedId}"]`)?.focus();

@@ -62,7 +62,7 @@ export class HoldList {
     });
     const table = el(
       "table",
-      { className: "desk-table" },
+      { className: "staff-table desk-table" },
       el("caption", { className: "visually-hidden" }, "Live holds"),
       el("thead", {}, el("tr", {}, ...["Doctor", "Time", "Held for", "Action"].map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, rows),
