@@ -48,7 +48,7 @@ from gateway.settings import Settings
 from loadtests.consistency import Verdict, check
 from loadtests.harness import LocalGateway, make_clinic, raise_open_files, sessions, start_gateway, stop_gateway
 from loadtests.swarm import Tally, slot_starts, swarm
-from loadtests.throwaway import ThrowawayPostgres, ThrowawayRedis, Workdir, free_port
+from loadtests.throwaway import ThrowawayPostgres, free_port, stores
 from store.pool import server_settings
 
 FAULTS = ("redis_restart", "postgres_restart", "gateway_kill", "slow_redis")
@@ -277,10 +277,7 @@ async def _healthy(url: str, within: float = 30) -> bool:
 
 
 async def redis_restart(outcome: Outcome, users: int) -> None:
-    with Workdir() as work:
-        pg, redis = ThrowawayPostgres(work), ThrowawayRedis(work)
-        await asyncio.to_thread(pg.start)
-        await asyncio.to_thread(redis.start)
+    async with stores() as (pg, redis):
         gw = await _gateway(pg, redis.url)
         try:
             clinic = await _clinic(gw)
@@ -337,15 +334,10 @@ async def redis_restart(outcome: Outcome, users: int) -> None:
             await _consistency(gw, tally, outcome, since=restarted)
         finally:
             await asyncio.to_thread(stop_gateway, gw)
-            redis.kill()
-            pg.kill(signal.SIGINT)
 
 
 async def postgres_restart(outcome: Outcome, users: int) -> None:
-    with Workdir() as work:
-        pg, redis = ThrowawayPostgres(work), ThrowawayRedis(work)
-        await asyncio.to_thread(pg.start)
-        await asyncio.to_thread(redis.start)
+    async with stores() as (pg, redis):
         gw = await _gateway(pg, redis.url)
         try:
             clinic = await _clinic(gw, hold_ttl=30)
@@ -387,16 +379,11 @@ async def postgres_restart(outcome: Outcome, users: int) -> None:
             await _consistency(gw, tally, outcome)
         finally:
             await asyncio.to_thread(stop_gateway, gw)
-            redis.kill()
-            pg.kill(signal.SIGINT)
 
 
 async def gateway_kill(outcome: Outcome, users: int, streams: int = 1000) -> None:
     raise_open_files(streams * 2 + 512)
-    with Workdir() as work:
-        pg, redis = ThrowawayPostgres(work), ThrowawayRedis(work)
-        await asyncio.to_thread(pg.start)
-        await asyncio.to_thread(redis.start)
+    async with stores() as (pg, redis):
         first = await _gateway(pg, redis.url, GATEWAY_LIVE_STREAMS_PER_ADDRESS=str(streams + 10))
         names = ("GATEWAY_DB_SCHEMA", "GATEWAY_REDIS_PREFIX", "GATEWAY_ADMIN_TOKEN", "GATEWAY_SECRET_KEY")
         shared = {name: first.env[name] for name in names} | {"GATEWAY_LIVE_STREAMS_PER_ADDRESS": str(streams + 10)}
@@ -460,15 +447,10 @@ async def gateway_kill(outcome: Outcome, users: int, streams: int = 1000) -> Non
                 await asyncio.to_thread(stop_gateway, second)
             with contextlib.suppress(ProcessLookupError):
                 first.process.kill()
-            redis.kill()
-            pg.kill(signal.SIGINT)
 
 
 async def slow_redis(outcome: Outcome, users: int) -> None:
-    with Workdir() as work:
-        pg, redis = ThrowawayPostgres(work), ThrowawayRedis(work)
-        await asyncio.to_thread(pg.start)
-        await asyncio.to_thread(redis.start)
+    async with stores() as (pg, redis):
         proxy = SlowProxy(redis.port)
         await proxy.start()
         gw = await _gateway(pg, f"redis://127.0.0.1:{proxy.port}/0")
@@ -490,8 +472,6 @@ async def slow_redis(outcome: Outcome, users: int) -> None:
         finally:
             await asyncio.to_thread(stop_gateway, gw)
             await proxy.close()
-            redis.kill()
-            pg.kill(signal.SIGINT)
 
 
 RUNNERS: dict[str, Callable[[Outcome, int], Awaitable[None]]] = {

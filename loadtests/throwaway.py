@@ -7,6 +7,7 @@ killed and started again on the same port (what a restart looks like to the gate
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import pwd
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -160,12 +162,21 @@ class ThrowawayPostgres(Server):
             return False
 
 
-class Workdir:
-    """A temporary directory for one fault's servers, removed afterwards."""
-
-    def __enter__(self) -> Path:
-        self.path = Path(tempfile.mkdtemp(prefix="faults-"))
-        return self.path
-
-    def __exit__(self, *_: object) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+@contextlib.asynccontextmanager
+async def stores() -> AsyncIterator[tuple[ThrowawayPostgres, ThrowawayRedis]]:
+    """A Postgres and a Redis of one fault's own, started in a temporary directory; stopped and
+    removed afterwards, whatever happened (a gateway that never came up included)."""
+    work = Path(tempfile.mkdtemp(prefix="faults-"))
+    pg: ThrowawayPostgres | None = None
+    redis_server: ThrowawayRedis | None = None
+    try:
+        pg, redis_server = ThrowawayPostgres(work), ThrowawayRedis(work)
+        await asyncio.to_thread(pg.start)
+        await asyncio.to_thread(redis_server.start)
+        yield pg, redis_server
+    finally:
+        if redis_server is not None:
+            redis_server.kill()
+        if pg is not None:
+            pg.kill(signal.SIGINT)
+        shutil.rmtree(work, ignore_errors=True)
