@@ -8,9 +8,8 @@
 // have been missed), and while the stream is down the page polls (common/stream.js).
 
 import { coalesce } from "../common/dom.js";
-import { Watch, combinedState } from "../common/stream.js";
+import { Watch, combinedState, streamGroups } from "../common/stream.js";
 
-const STREAM_DOCTORS = 50; // the gateway's default GATEWAY_LIVE_MAX_DOCTORS
 const KEEP_EVENTS = 200; // recent held/booked events per doctor, to correct a fetch that raced them
 
 export class AnyDoctorTimes {
@@ -29,8 +28,7 @@ export class AnyDoctorTimes {
     this.refreshers = new Map(doctorIds.map((id) => [id, coalesce(() => this.load(id))]));
     // one stream follows at most STREAM_DOCTORS doctors (GATEWAY_LIVE_MAX_DOCTORS): a large
     // clinic gets a few streams, shown as one state
-    const groups = [];
-    for (let i = 0; i < doctorIds.length; i += STREAM_DOCTORS) groups.push(doctorIds.slice(i, i + STREAM_DOCTORS));
+    const groups = streamGroups(doctorIds);
     const stateOf = combinedState(groups.length, onState);
     this.watches = groups.map((group, index) => {
       const query = new URLSearchParams(group.map((id) => ["doctor_id", id]));

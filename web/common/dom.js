@@ -39,3 +39,14 @@ export function coalesce(task) {
   };
   return run;
 }
+
+/** Show or clear a field's error (the element `<id>-error`), tying it to the field for assistive
+ * technology; the field takes the focus when there is an error, unless told not to. */
+export function fieldError(id, text, { focus = true } = {}) {
+  const node = document.getElementById(`${id}-error`);
+  const field = document.getElementById(id);
+  node.textContent = text;
+  node.hidden = !text;
+  field.setAttribute("aria-invalid", String(Boolean(text)));
+  if (text && focus) field.focus();
+}

@@ -49,6 +49,26 @@ export class Watch {
   }
 }
 
+/** The most doctors one /v1/events stream may follow (the default of GATEWAY_LIVE_MAX_DOCTORS). */
+export const STREAM_DOCTORS = 50;
+
+/** Doctor ids cut into groups of at most STREAM_DOCTORS, one stream each. */
+export function streamGroups(doctorIds) {
+  const groups = [];
+  for (let i = 0; i < doctorIds.length; i += STREAM_DOCTORS) groups.push(doctorIds.slice(i, i + STREAM_DOCTORS));
+  return groups;
+}
+
+/** Watches that call onChange on any slot event of any of the doctors (one stream per group),
+ * their state shown as one in the `.live` indicator; not started yet. */
+export function watchDoctors(api, doctorIds, onChange, indicator) {
+  const groups = streamGroups(doctorIds);
+  const stateOf = combinedState(groups.length, (state) => showLiveState(indicator, state));
+  const watches = groups.map((group, i) => new Watch(api.url("/v1/events", { doctor_id: group }), { onChange, onState: stateOf(i) }));
+  if (!watches.length) showLiveState(indicator, "off");
+  return watches;
+}
+
 /** Several streams shown as one: live when all are, reconnecting when any is. */
 export function combinedState(count, onState) {
   const states = new Array(count).fill("connecting");

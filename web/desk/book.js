@@ -1,7 +1,7 @@
 // Booking for a patient: any doctor of the organisation, any free time (those inside the type's
 // notice marked, and bookable with an explicit override), the patient's details.
 
-import { el } from "../common/dom.js";
+import { el, fieldError } from "../common/dom.js";
 import { explain } from "../common/http.js";
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -20,15 +20,6 @@ export function fillTypes(select, types, doctorId) {
   const offered = types.filter((t) => !t.doctor_ids?.length || t.doctor_ids.includes(doctorId));
   fill(select, offered);
   if (offered.some((t) => t.id === chosen)) select.value = chosen;
-}
-
-/** Show or clear a field's error, tying it to the field for assistive technology. */
-export function fieldError(id, text, { focus = true } = {}) {
-  const node = $(`${id}-error`);
-  node.textContent = text;
-  node.hidden = !text;
-  $(id).setAttribute("aria-invalid", String(Boolean(text)));
-  if (text && focus) $(id).focus();
 }
 
 /** The patient fields of a form (prefix "book" or "meet"), checked; null when one is wrong. */

@@ -6,26 +6,18 @@
 import { BookForm } from "./book.js";
 import { HoldList } from "./holds.js";
 import { MeetNow } from "./meet.js";
-import { coalesce } from "../common/dom.js";
+import { coalesce, fieldError } from "../common/dom.js";
 import { Gateway, explain } from "../common/http.js";
 import { Notice } from "../common/notice.js";
 import { StaffSession, pastedToken } from "../common/session.js";
-import { Watch, combinedState, showLiveState } from "../common/stream.js";
+import { watchDoctors } from "../common/stream.js";
 import { Clock, browserZone } from "../common/time.js";
 
 const $ = (id) => document.getElementById(id);
-const MAX_STREAM_DOCTORS = 50; // the gateway's limit per stream
 const session = new StaffSession("gateway.desk");
 const notice = new Notice();
 const api = new Gateway({ token: () => session.load()?.token ?? null });
 let running = null;
-
-function fieldError(id, text) {
-  $(`${id}-error`).textContent = text;
-  $(`${id}-error`).hidden = !text;
-  $(id).setAttribute("aria-invalid", String(Boolean(text)));
-  if (text) $(id).focus();
-}
 
 function fail(error) {
   if (error.status === 401) {
@@ -66,13 +58,8 @@ async function open(named) {
   const book = new BookForm(ctx);
   new MeetNow(ctx);
 
-  const ids = [...doctors.keys()];
-  const groups = [];
-  for (let i = 0; i < ids.length; i += MAX_STREAM_DOCTORS) groups.push(ids.slice(i, i + MAX_STREAM_DOCTORS));
-  const stateOf = combinedState(groups.length, (state) => showLiveState($("live"), state));
   const onChange = coalesce(() => Promise.all([holds.refresh(), book.refresh()]));
-  const watches = groups.map((group, i) => new Watch(api.url("/v1/events", { doctor_id: group }), { onChange, onState: stateOf(i) }));
-  if (!watches.length) showLiveState($("live"), "off");
+  const watches = watchDoctors(api, [...doctors.keys()], onChange, $("live"));
 
   $("signin").hidden = true;
   for (const id of ["app", "sign-out", "sections"]) $(id).hidden = false;

@@ -1,8 +1,8 @@
 // "Meet now": an appointment starting this minute when the doctor is free, and its room at once.
 
-import { el } from "../common/dom.js";
+import { el, fieldError } from "../common/dom.js";
 import { explain } from "../common/http.js";
-import { fieldError, fill, fillTypes, patientOf } from "./book.js";
+import { fill, fillTypes, patientOf } from "./book.js";
 
 const $ = (id) => document.getElementById(id);
 
