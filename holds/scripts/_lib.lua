@@ -77,3 +77,13 @@ local function drop_cells(hold_id, first, last)
     if redis.call('GET', KEYS[i]) == hold_id then redis.call('DEL', KEYS[i]) end
   end
 end
+
+-- A live hold let go (by its holder, by staff, or by a confirm Postgres refused): its cells
+-- (KEYS[6..]) freed, out of the indexes, marked released, and slot.released announced; the
+-- event's seq.
+local function release_hold(d, hkey, hold_id, member, start_iso, end_iso, channel, log_max, doctor_id, now)
+  drop_cells(hold_id, 6, #KEYS)
+  unindex(d, member)
+  redis.call('HSET', hkey, 'status', 'released')
+  return announce(d, channel, log_max, 'slot.released', doctor_id, start_iso, end_iso, now)
+end

@@ -14,8 +14,4 @@ if tonumber(h[5]) < now then
   expire_hold(d, KEYS[5], channel, log_max, doctor_id, now)
   return {'gone', 'expired'}
 end
-drop_cells(hold_id, 6, #KEYS)
-unindex(d, h[2])
-redis.call('HSET', KEYS[5], 'status', 'released')
-local seq = announce(d, channel, log_max, 'slot.released', doctor_id, h[3], h[4], now)
-return {'ok', seq}
+return {'ok', release_hold(d, KEYS[5], hold_id, h[2], h[3], h[4], channel, log_max, doctor_id, now)}
