@@ -9,6 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from gateway.booking.schemas import PatientIn, PaymentIn
+from gateway.clinic.schemas import DirectoryDoctor, DirectoryOrganisation
 
 
 class LiveHoldOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,18 +61,6 @@ class DeskMeetNowIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     payment: PaymentIn | None = None
 
 
-class DeskOrganisation(msgspec.Struct, frozen=True, kw_only=True):
-    id: uuid.UUID
-    name: str
-    slug: str
-
-
-class DeskDoctor(msgspec.Struct, frozen=True, kw_only=True):
-    id: uuid.UUID
-    name: str
-    timezone: str
-
-
 class DeskType(msgspec.Struct, frozen=True, kw_only=True):
     id: uuid.UUID
     name: str
@@ -85,6 +74,6 @@ class DeskType(msgspec.Struct, frozen=True, kw_only=True):
 class DeskOut(msgspec.Struct, frozen=True, kw_only=True):
     """What the desk page needs to start: the organisation (found by id or slug), its doctors and types."""
 
-    organisation: DeskOrganisation
-    doctors: list[DeskDoctor]
+    organisation: DirectoryOrganisation  # the organisation and its doctors as the public directory shows them
+    doctors: list[DirectoryDoctor]
     appointment_types: list[DeskType]

@@ -19,6 +19,7 @@ from gateway.auth import Principal
 from gateway.booking.rules import offered_or_raise
 from gateway.booking.schemas import ConfirmIn
 from gateway.booking.service import BookingService, Schedule
+from gateway.clinic.schemas import DirectoryDoctor, DirectoryOrganisation
 from gateway.desk import schemas
 from gateway.errors import Conflict, Forbidden, HoldBusy, NotBookable, NotFound, SlotTaken, ValidationFailed
 from gateway.services import Services
@@ -263,9 +264,9 @@ class DeskService:
         doctors = await clinic_repo.list_doctors(self.svc.db, organisation.id)
         types = await clinic_repo.list_types(self.svc.db, organisation.id)
         return schemas.DeskOut(
-            organisation=schemas.DeskOrganisation(id=organisation.id, name=organisation.name, slug=organisation.slug),
+            organisation=DirectoryOrganisation(id=organisation.id, name=organisation.name, slug=organisation.slug),
             doctors=[
-                schemas.DeskDoctor(id=d.id, name=d.name, timezone=d.timezone)
+                DirectoryDoctor(id=d.id, name=d.name, timezone=d.timezone)
                 for d in sorted(doctors, key=lambda d: (d.name.casefold(), str(d.id)))
             ],
             appointment_types=[
