@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from litestar import Request, Response, get
@@ -14,9 +15,10 @@ from store.pool import ping
 logger = logging.getLogger("gateway.health")
 
 
-async def _check(name: str, probe: Any) -> tuple[str, str]:
+async def _check(name: str, probe: Awaitable[Any]) -> tuple[str, str]:
     try:
-        await asyncio.wait_for(probe, timeout=2)
+        async with asyncio.timeout(2):
+            await probe
     except Exception as exc:  # any failure means "not healthy"
         # The exception's text can carry host names, users and paths: the log gets it, the
         # (unauthenticated) answer only says which dependency failed.

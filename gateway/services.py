@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 from dataclasses import dataclass
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -27,6 +29,8 @@ from holds.keys import Keys
 from holds.sweeper import Sweeper
 from store.pool import open_pool
 from store.types import Pool
+
+logger = logging.getLogger("gateway.services")
 
 
 @dataclass
@@ -120,11 +124,18 @@ class Services:
             ),
         )
 
-    async def close(self) -> None:
+    async def close(self, pool_grace_seconds: float = 10.0) -> None:
+        """Stop the background work, then close Redis and Postgres; never hangs on a leaked connection."""
         if self.worker is not None:
             await self.worker.stop()
         await self.hub.stop()
         await self.sweeper.stop()
         await self.engine.batcher.drain()  # a batch on its way gets its answers before Redis closes
         await self.redis.aclose()
-        await self.db.close()
+        try:
+            # asyncpg waits for every connection to come back; a task that never returns one must
+            # not hold the shutdown: past the bound the pool is terminated (asyncpg does so itself)
+            async with asyncio.timeout(pool_grace_seconds):
+                await self.db.close()
+        except TimeoutError:
+            logger.warning("the Postgres pool did not close within %.0f s; connections cut", pool_grace_seconds)

@@ -55,8 +55,10 @@ class Sweeper:
                 # Anything else is a bug, but the loop must outlive it: a dead sweeper would leave
                 # every later lapse of this process unannounced.
                 logger.exception("sweep failed unexpectedly, retrying")
+            # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a cancellation
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self._stopping.wait()
 
     def start(self) -> None:
         self._stopping.clear()

@@ -103,28 +103,38 @@ class Worker:
         self.sending = asyncio.Semaphore(concurrency)
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.stopping = False
         self.listener: asyncpg.Connection[Any] | None = None
         self.sent = 0
         self.failed = 0
 
     def start(self) -> None:
         if self.task is None:
+            self.stopping = False
             self.task = asyncio.create_task(self._run(), name="notify-worker")
 
-    async def stop(self) -> None:
-        """Stop after the attempts under way (a lapsed lease would only delay them otherwise)."""
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Stop, cutting the attempts under way (their leases lapse and another pass retries them).
+
+        Returns within about ``grace_seconds`` even if a call swallows the cancellation: the stop
+        flag ends the loop at its next turn, and the wait is bounded, so a shutdown never hangs here.
+        """
         task, self.task = self.task, None
         if task is not None:
+            self.stopping = True
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            done, _ = await asyncio.wait({task}, timeout=grace_seconds)
+            if not done:
+                logger.warning("notify worker: did not stop within %.1f s; leaving it", grace_seconds)
+            elif not task.cancelled() and task.exception() is not None:
+                logger.warning("notify worker: ended with %r", task.exception())
         await self._unlisten()
 
     async def _run(self) -> None:
         last_tick = -self.tick_seconds  # the first pass claims what fell due while nobody ran
         loop = asyncio.get_running_loop()
         failures = 0
-        while True:
+        while not self.stopping:
             try:
                 await self._listen()
                 if loop.time() - last_tick >= self.tick_seconds:
@@ -146,8 +156,12 @@ class Worker:
                 continue  # more may be waiting: no sleep between full batches
             self.wake.clear()
             timeout = await self._idle_wait()
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for returns normally when it is
+            # cancelled just as the wake-up comes (a NOTIFY landing during shutdown), and the
+            # cancellation is lost
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self.wake.wait()
 
     async def _idle_wait(self) -> float:
         due = await outbox.next_due(self.db)

@@ -16,8 +16,11 @@ from holds.keys import Keys
 from tests.support import Clinic
 from tests.support_live import WAIT, LiveStream, gateways, publish_synthetic
 
-QUEUE = 32
 ROUND = 200
+QUEUE = ROUND + 56
+"""More than a round: the reading client has taken every event of the last round before the next
+is published, so it never has more than a round waiting and cannot be dropped however slowly a
+loaded machine lets it read (with 32 it was, once, in CI); the stuck client overflows it all the same."""
 PAD = 2000  # 2 kB events: the socket buffers between server and client fill after fewer of them
 MAX_ROUNDS = 100  # a client that never reads is dropped after some 3 MB have piled up in socket buffers
 

@@ -340,3 +340,43 @@ async def test_a_reminder_whose_appointment_was_cancelled_after_its_claim_is_ski
     assert status[dropped["id"]] == ("skipped", "the appointment was cancelled, moved or has begun")
     reminded = [event for _, event in recorder.sent if event == "appointment.reminder"]
     assert reminded == ["appointment.reminder"], "only the kept appointment's reminder went out"
+
+
+class IdleWatched(Worker):
+    """A worker that says when it has nothing to do and is about to wait to be woken."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.idle = asyncio.Event()
+
+    async def _idle_wait(self) -> float:
+        timeout = await super()._idle_wait()
+        self.idle.set()  # the loop goes straight into its wait: no suspension in between
+        return timeout
+
+
+async def test_a_wake_up_arriving_with_the_stop_does_not_keep_the_worker_running(settings: Settings) -> None:
+    """A NOTIFY that lands as shutdown begins (a change committed just before) must not cost the stop.
+
+    Python 3.11's ``asyncio.wait_for`` returns normally when it is cancelled just as what it waits
+    for completes: an idle wait written with it lost the cancellation, the loop went on, and the
+    app's shutdown waited for the worker forever.
+    """
+    db = await open_pool(settings.database)
+    worker = IdleWatched(db, [Recorder()], poll_seconds=60)
+    worker.start()
+    task = worker.task
+    assert task is not None
+    try:
+        async with asyncio.timeout(10):
+            await worker.idle.wait()
+        worker.wake.set()  # the wake-up and the cancellation reach the idle wait in the same turn
+        stopping = asyncio.create_task(worker.stop())
+        # waited for without cancelling the stop (a cancelled stop would cancel the worker again)
+        await asyncio.wait({stopping}, timeout=10)
+        assert stopping.done(), "stop() did not return: the worker's loop went on after its cancellation"
+        assert task.done()
+    finally:
+        task.cancel()
+        await asyncio.wait({task}, timeout=5)
+        await db.close()
