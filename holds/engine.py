@@ -296,15 +296,21 @@ class HoldEngine:
         """
         if not doctor_ids:
             return []
-        now = f"({to_ms(datetime.now(UTC))}"
-        replies = await self.batcher.execute(
-            *(("ZRANGEBYSCORE", self.keys.holds(str(d)), now, "+inf", "WITHSCORES") for d in doctor_ids)
+        # "Now" is Redis's clock, which set the deadlines (this process's may be off): read with the
+        # indexes, the lapsed entries the sweeper has not reached yet (a second's worth) left out here
+        clock, *replies = await self.batcher.execute(
+            ("TIME",), *(("ZRANGEBYSCORE", self.keys.holds(str(d)), "-inf", "+inf", "WITHSCORES") for d in doctor_ids)
         )
+        if isinstance(clock, Exception):
+            raise clock
+        now = int(clock[0]) * 1000 + int(clock[1]) // 1000
         found = []
         for doctor_id, reply in zip(doctor_ids, replies, strict=True):
             if isinstance(reply, Exception):
                 raise reply
             for member, score in reply:  # (member, score) pairs: the client pairs WITHSCORES replies
+                if float(score) <= now:
+                    continue
                 # hold_id|start_iso|end_iso|start_ms|block_ms; the earlier form (hold_id|start_ms|block_ms) names
                 # no end of its own, so its blocked-until stands for it
                 parts = str(member).split("|")

@@ -167,6 +167,21 @@ async def test_holds_lapse_on_redis_time_whatever_the_process_clock_says(
         assert await redis.hget(keys.hold(doctor, new.hold_id), "status") == "expired"
 
 
+async def test_the_live_holds_listed_are_live_by_redis_time(
+    redis: Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the front desk's list: a process whose clock ran 10 minutes ahead listed no live hold at all
+    engine = engine_for(redis, keys)
+    doctor = uuid.uuid4()
+    lapsing = await take(engine, doctor, START, 30, ttl_ms=100)
+    live = await take(engine, doctor, START + timedelta(hours=1), 30)
+    assert lapsing is not None and live is not None
+    await asyncio.sleep(0.2)  # the first has lapsed; no sweep has run
+    for offset in (timedelta(minutes=10), timedelta(minutes=-10)):
+        skew_clock(monkeypatch, offset)
+        assert [h.hold_id for h in await engine.live_holds([doctor])] == [live.hold_id]
+
+
 async def test_cold_doctor_is_rewarmed_from_the_store_before_holding(redis: Redis, keys: Keys) -> None:
     doctor = uuid.uuid4()
     booked = [BookedInterval(uuid.uuid4(), START, START + timedelta(minutes=40))]
