@@ -223,7 +223,9 @@ async def test_the_page_speaks_the_browsers_language_and_a_wrong_slug_is_a_404(
 
         response = await page.goto("/clinic/no-such-clinic")
         assert response is not None and response.status == 404
-        await expect(page.locator("h1")).to_have_text("We could not find this clinic")
+        # the server's own 404 page follows the browser's language too
+        await expect(page.locator("html")).to_have_attribute("lang", "de")
+        await expect(page.locator("h1")).to_have_text("Wir konnten diese Praxis nicht finden")
         await look(page, "clinic-not-found")
         assert not errors, errors
     finally:
