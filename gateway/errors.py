@@ -53,6 +53,10 @@ class InvalidTimezone(ValidationFailed):
     code = "invalid_timezone"
 
 
+class InvalidPaymentPage(ValidationFailed):
+    code = "invalid_payment_page_url"
+
+
 class NotBookable(GatewayError):
     status = 422
     code = "not_bookable"

@@ -182,7 +182,10 @@ async def booking_page(
         duration_minutes=str(kind.duration_minutes),
         organisation_name=organisation.name if organisation else "",
         organisation_slug=organisation.slug if organisation else "",
-        payment_page=_payment_page(svc.settings.payment_page_url, organisation.slug if organisation else ""),
+        payment_page=_payment_page(
+            (organisation.payment_page_url if organisation else None) or svc.settings.payment_page_url,
+            organisation.slug if organisation else "",
+        ),
     )
 
 

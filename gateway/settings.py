@@ -199,9 +199,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     terminal); either way every line a request causes carries its request id (see ``gateway/logs.py``)."""
     payment_page_url: Annotated[str | None, Env("GATEWAY_PAYMENT_PAGE_URL")] = None
     """``GATEWAY_PAYMENT_PAGE_URL``: the booking page's payment hook, for appointment types that ask for a
-    payment: the clinic's payment page (``{organisation_slug}`` is replaced), opened in a window with
-    ``hold_id``, ``amount`` (minor units), ``currency``, ``mode`` and ``origin``; it answers the page by
-    ``postMessage`` (see the README, "Faces"). Unset: the booking page cannot take paid bookings."""
+    payment, for organisations without their own ``payment_page_url``: the clinic's payment page
+    (``{organisation_slug}`` is replaced), opened in a window with ``hold_id``, ``amount`` (minor units),
+    ``currency``, ``mode`` and ``origin``; it answers the page by ``postMessage`` (see the README,
+    "Faces"). Unset (and no page of the organisation's own): the booking page cannot take paid bookings."""
     debug: Annotated[bool, Env("GATEWAY_DEBUG")] = False
     """``GATEWAY_DEBUG``: Litestar debug mode (tracebacks in responses). Never in production."""
 
