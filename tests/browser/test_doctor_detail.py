@@ -256,7 +256,7 @@ async def test_the_doctor_adds_custom_hours_for_a_date_and_a_split_day(
     customs = page.locator("#custom-hours-list .override")
 
     async def add(date: str, start: str, end: str) -> None:
-        await form.get_by_label("Date").fill(date)
+        await form.get_by_label("Date with other hours").fill(date)
         await form.get_by_label("From").fill(start)
         await form.get_by_label("Until").fill(end)
         await form.get_by_role("button", name="Add custom hours").click()
