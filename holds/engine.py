@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast
 
-from redis.asyncio import Redis
-
 from holds import scripts as lua
-from holds.batch import Batcher
+from holds.batch import AnyRedis, Batcher
 from holds.keys import CELL_MS, Keys, new_hold_token, token_hash
 from holds.scripts import Cold, Held
 
@@ -117,7 +115,7 @@ class HoldEngine:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: AnyRedis,
         keys: Keys,
         warmer: Warmer,
         *,
@@ -182,7 +180,7 @@ class HoldEngine:
             # the other requests' commands of this moment, see holds/batch.py). A
             # losing hold leaves an index entry the sweeper drops at its deadline.
             result = await self.batcher.run(
-                call, ("ZADD", self.keys.due, _estimated_deadline(ttl_ms), f"{doctor}|{hold}")
+                call, ("ZADD", self.keys.due_shard(doctor), _estimated_deadline(ttl_ms), f"{doctor}|{hold}")
             )
             if isinstance(result, Held):
                 return NewHold(hold_id, token, from_ms(result.deadline_ms), result.seq)
@@ -301,7 +299,12 @@ class HoldEngine:
         )  # fmt: skip
         result = await self.batcher.run(
             lua.CONFIRM_BEGIN.call(self._hold_keys(state), args),
-            ("ZADD", self.keys.due, _estimated_deadline(grace_ms), f"{state.doctor_id}|{state.hold_id}"),
+            (
+                "ZADD",
+                self.keys.due_shard(str(state.doctor_id)),
+                _estimated_deadline(grace_ms),
+                f"{state.doctor_id}|{state.hold_id}",
+            ),
         )
         outcome = cast(BeginOutcome, result.status)
         return outcome, result.detail if outcome in ("booked", "gone") else None
@@ -380,15 +383,23 @@ class HoldEngine:
     async def expire_due(self, limit: int = 500) -> int:
         """One sweep: expire (and announce) holds whose deadline has passed.
 
-        Safe to run in every process at once: each lapse is announced exactly once.
+        Safe to run in every process at once: each lapse is announced exactly once. Every shard of
+        the deadline index is walked (one on a single Redis, see :meth:`Keys.due_shard`), at most
+        ``limit`` entries of each.
 
         Returns:
             How many holds this call expired.
         """
         now_s, now_us = await self.redis.time()
         now_ms = now_s * 1000 + now_us // 1000
+        expired = 0
+        for due_key in self.keys.due_keys():
+            expired += await self._expire_shard(due_key, now_ms, limit)
+        return expired
+
+    async def _expire_shard(self, due_key: str, now_ms: int, limit: int) -> int:
         due: list[tuple[str, float]] = await self.redis.zrangebyscore(  # type: ignore[assignment]
-            self.keys.due, "-inf", f"({now_ms}", start=0, num=limit, withscores=True
+            due_key, "-inf", f"({now_ms}", start=0, num=limit, withscores=True
         )
         expired = 0
         for member, score in due:
@@ -397,15 +408,15 @@ class HoldEngine:
                 doctor = str(uuid.UUID(doctor))
             except ValueError:
                 # not an entry this engine wrote: drop it, or it would stall every later deadline
-                await self.batcher.run(lua.DUE_REMOVE.call([self.keys.due], lua.DueRemoveArgs(member, score)))
+                await self.batcher.run(lua.DUE_REMOVE.call([due_key], lua.DueRemoveArgs(member, score)))
                 continue
             keys = [*self._doctor_keys(doctor), self.keys.hold(doctor, hold)]
             result = await self.batcher.run(lua.EXPIRE.call(keys, lua.ExpireArgs(*self._announce(doctor))))
             if result.status == "later":
-                await self.redis.zadd(self.keys.due, {member: int(result.detail or 0)}, gt=True)
+                await self.redis.zadd(due_key, {member: int(result.detail or 0)}, gt=True)
                 continue
             expired += result.status == "expired"
-            await self.batcher.run(lua.DUE_REMOVE.call([self.keys.due], lua.DueRemoveArgs(member, score)))
+            await self.batcher.run(lua.DUE_REMOVE.call([due_key], lua.DueRemoveArgs(member, score)))
         return expired
 
 
