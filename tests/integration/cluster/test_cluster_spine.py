@@ -8,11 +8,13 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from redis.asyncio.cluster import RedisCluster
 
-from gateway.settings import Settings
+from gateway.app import create_app
+from gateway.settings import Rate, Settings
 from holds.engine import HoldEngine
 from holds.keys import CLUSTER_DUE_SHARDS, Keys
 from tests.support import Clinic, make_clinic, no_bookings, patient
@@ -141,3 +143,31 @@ async def test_many_doctors_at_once_spread_over_every_primary(redis: RedisCluste
     assert len({redis.nodes_manager.get_node_from_slot(redis.keyslot(k)).name for k in keys.due_keys()}) >= 2
     live = await engine.live_holds(doctors[:5])
     assert sorted(h.doctor_id for h in live) == sorted(doctors[:5])
+
+
+async def test_rate_limits_and_live_hold_counts_work_on_a_cluster(settings: Settings, admin: dict[str, str]) -> None:
+    # the budgets' counters and the patient's live holds are keys of their own slots, counted in
+    # the same batches as the hold scripts
+    trust = msgspec.structs.replace(settings.trust, holds_per_patient=Rate(4, 60))
+    limited = msgspec.structs.replace(settings, rate_limits=True, trust=trust)
+    async with AsyncTestClient(app=create_app(limited), timeout=30) as client:
+        clinic = await make_clinic(client, admin)
+        headers = await patient(client, clinic)
+        body = {"doctor_id": clinic.doctor_id, "appointment_type_id": clinic.type_30}
+        held = []
+        for hour in (9, 10):
+            r = await client.post("/v1/holds", json=body | {"start": clinic.at(3, hour)}, headers=headers)
+            assert r.status_code == 201, r.text
+            held.append(r.json())
+        third = await client.post("/v1/holds", json=body | {"start": clinic.at(3, 11)}, headers=headers)
+        assert third.status_code == 429 and third.json()["code"] == "too_many_holds"
+        r = await client.delete(
+            f"/v1/holds/{held[0]['hold_id']}", headers={"X-Hold-Token": held[0]["hold_token"]} | headers
+        )
+        assert r.status_code == 204
+        third = await client.post("/v1/holds", json=body | {"start": clinic.at(3, 11)}, headers=headers)
+        assert third.status_code == 201, third.text
+        # the fifth hold of the minute is over the patient's budget (4 here)
+        fifth = await client.post("/v1/holds", json=body | {"start": clinic.at(3, 12)}, headers=headers)
+        assert fifth.status_code == 429 and fifth.json()["code"] == "rate_limited", fifth.text
+        assert (await client.get("/healthz")).status_code == 200
