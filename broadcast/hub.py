@@ -37,6 +37,7 @@ from collections.abc import Callable
 import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -44,7 +45,7 @@ from sse_starlette.sse import AppStatus
 
 from broadcast.events import Envelope
 from broadcast.replay import ReplayLog
-from broadcast.shards import ShardedPubSub
+from broadcast.shards import ShardedPubSub, topology_client
 from broadcast.stream import OVERFLOW, SHUTDOWN, STUCK, Framing, Missed, Restarted, Send, Stream
 from holds.keys import Keys
 
@@ -275,13 +276,23 @@ class Hub:
                     stream.keepalive()
 
     async def _run(self) -> None:
+        topology = topology_client(self._url) if self._cluster else None
+        try:
+            await self._subscriptions(topology)
+        finally:
+            if topology is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await topology.aclose()
+
+    async def _subscriptions(self, topology: RedisCluster | None) -> None:
+        """Subscribe, listen, and subscribe again after every loss until the hub stops."""
         delay = self._retry
         first = True
         while not self._stopping:
             redis: Redis | None = None
             pubsub: PubSub | ShardedPubSub
-            if self._cluster:
-                pubsub = ShardedPubSub(self._url, self._resync_channel, self.client_name, self._idle)
+            if topology is not None:
+                pubsub = ShardedPubSub(topology, self._resync_channel, self.client_name, self._idle)
             else:
                 redis = Redis.from_url(
                     self._url,

@@ -56,28 +56,28 @@ class ShardedPubSub:
     """One subscription over every primary of a cluster (see the module's notes).
 
     Args:
-        url: ``REDIS_URL``, naming any node of the cluster.
+        topology: a cluster client kept across subscriptions, for its slot map only: once it has
+            met the cluster it knows every node, so a new subscription starts even when the node
+            ``REDIS_URL`` names is the one that failed.
         resync_channel: the deployment-wide channel every connection subscribes to.
         client_name: what each connection shows in ``CLIENT LIST``.
         idle_seconds: a connection that brought nothing for this long is pinged; one that stays
             silent three times as long is taken for dead.
     """
 
-    def __init__(self, url: str, resync_channel: str, client_name: str, idle_seconds: float = 5.0) -> None:
-        self._url = url
+    def __init__(
+        self, topology: RedisCluster, resync_channel: str, client_name: str, idle_seconds: float = 5.0
+    ) -> None:
+        self._cluster = topology
         self._resync_channel = resync_channel
         self._client_name = client_name
         self._idle = idle_seconds
-        self._cluster: RedisCluster | None = None
         self._shards: dict[str, _Shard] = {}
         self._messages: asyncio.Queue[dict[str, Any] | BaseException] = asyncio.Queue()
 
     async def connect(self) -> None:
-        """Read the topology and open one subscribed connection per primary."""
-        self._cluster = RedisCluster.from_url(
-            self._url, decode_responses=True, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0)
-        )
-        await self._cluster.initialize()
+        """Read the topology afresh and open one subscribed connection per primary."""
+        await self._cluster.nodes_manager.initialize()
         for n, node in enumerate(self._cluster.get_primaries()):
             redis = Redis(
                 host=node.host,
@@ -95,7 +95,6 @@ class ShardedPubSub:
 
     def _shard(self, channel: str) -> _Shard:
         """The connection to the primary that owns the channel's slot."""
-        assert self._cluster is not None, "connect() first"
         node = self._cluster.nodes_manager.get_node_from_slot(self._cluster.keyslot(channel))
         shard = self._shards.get(node.name)
         if shard is None:  # a primary that appeared after connect(): the subscription must start over
@@ -104,7 +103,6 @@ class ShardedPubSub:
 
     def _by_slot(self, channels: tuple[str, ...]) -> dict[tuple[str, int], list[str]]:
         """The channels by primary and slot: one ``SSUBSCRIBE`` names channels of one slot only."""
-        assert self._cluster is not None, "connect() first"
         grouped: dict[tuple[str, int], list[str]] = {}
         for channel in channels:
             grouped.setdefault((self._shard(channel).name, self._cluster.keyslot(channel)), []).append(channel)
@@ -202,6 +200,8 @@ class ShardedPubSub:
             with contextlib.suppress(RedisError, OSError):
                 await shard.redis.aclose()
         self._shards.clear()
-        if self._cluster is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._cluster.aclose()
+
+
+def topology_client(url: str) -> RedisCluster:
+    """The cluster client a hub keeps for :class:`ShardedPubSub` (no retries of its own)."""
+    return RedisCluster.from_url(url, decode_responses=True, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
