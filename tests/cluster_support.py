@@ -73,6 +73,9 @@ class RedisCluster:
                 [
                     REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
                     "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
+                    # a replica takes over however long ago it last heard its primary (the tests
+                    # kill a primary seconds after the cluster was made)
+                    "--cluster-replica-validity-factor", "0",
                     "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(node_dir),
                 ],
                 stdout=log,
@@ -103,6 +106,17 @@ class RedisCluster:
                     raise RuntimeError(f"the cluster did not become ok on {port}: {text}")
                 time.sleep(0.1)
 
+    def wait_replicas(self, count: int, within: float = 30) -> None:
+        """Until ``count`` nodes are replicas in sync with their primary (a failover needs one)."""
+        deadline = time.monotonic() + within
+        while True:
+            synced = [p for p in self.processes if "master_link_status:up" in _cli(p, "INFO", "replication")]
+            if len(synced) >= count:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(synced)} of {count} replicas are in sync")
+            time.sleep(0.1)
+
     def stop(self) -> None:
         for port in list(self.processes):
             self.kill(port)
@@ -125,6 +139,7 @@ def start_cluster(workdir: Path, primaries: int = 3, replicas: int = 0) -> Redis
             if "[OK] All 16384 slots covered" not in created:
                 raise RuntimeError(f"redis-cli --cluster create failed: {created}")
             cluster.wait_ok()
+            cluster.wait_replicas(primaries * replicas)
             return cluster
         except RuntimeError:
             cluster.stop()

@@ -39,6 +39,7 @@ def redis_cluster() -> bool:
 async def redis(redis_url: str) -> AsyncIterator[ClusterClient]:
     """A cluster client answering ``str``."""
     client = ClusterClient.from_url(redis_url, decode_responses=True)
+    await client.initialize()  # the slot map, for tests that ask it which node owns a key
     yield client
     await client.aclose()
 
