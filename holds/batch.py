@@ -14,6 +14,7 @@ one slot), one pipeline per node, all nodes at once. A caller's commands keep th
 node; commands of one caller on different nodes (a hold's script and its deadline index entry)
 are independent. A ``MOVED`` answer (a slot changed hands: failover, resharding) means the
 command did not run: the topology is read again and the command sent once more to its new owner.
+A node that cannot be reached fails the callers with a command on it, and only them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ gets the redirection as its answer."""
 TOPOLOGY_REFRESH_SECONDS = 0.2
 """Least time between two topology reads caused by redirections or failed nodes: a failover
 fails every batch for a moment, and one read per moment is enough."""
+
+
+class NodeFailure:
+    """In a cluster batch, the reply of a command whose node could not be reached or answered
+    (the connection failed): its caller gets ``error`` raised, whatever its other replies."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
 
 Command = Sequence[Any]
 """``(name, *args)``, or ``(script, numkeys, *keys, *args)`` with a :class:`~holds.scripts.Script`: sent as a
@@ -130,7 +142,12 @@ class Batcher:
         at = 0
         for commands, future in batch:
             if not future.done():  # its caller may have been cancelled meanwhile
-                future.set_result(replies[at : at + len(commands)])
+                mine = replies[at : at + len(commands)]
+                failed = None if self.cluster is None else _node_failure(mine)
+                if failed is None:
+                    future.set_result(mine)
+                else:
+                    future.set_exception(failed.error)
             at += len(commands)
 
     async def _load(self, script: Script[Any, Any]) -> None:
@@ -178,14 +195,17 @@ class Batcher:
     async def _cluster_pipeline(self, cluster: RedisCluster, commands: list[Command]) -> list[Any]:
         """Send each command to the primary owning its slot: one pipeline per node, all at once.
 
-        A connection that fails fails the whole batch, as on one Redis (nothing is sent twice),
-        and has the topology read again before the next batch (the node may have failed over).
-        A ``MOVED`` or ``ASK`` answer means the command did not run: it is sent again, to the
-        slot's owner after a fresh topology read, up to :data:`MOVED_ATTEMPTS` times.
+        A node whose connection fails fails only the callers with a command on it (their reply is
+        a :class:`NodeFailure`, raised to them by :meth:`_send`: nothing is sent twice), and has
+        the topology read again before the next batch (the node may have failed over); the other
+        nodes' callers get their answers, so a failover stalls a third of a 3-primary cluster,
+        not all of it. A ``MOVED`` or ``ASK`` answer means the command did not run: it is sent
+        again, to the slot's owner after a fresh topology read, up to :data:`MOVED_ATTEMPTS` times.
         """
         await cluster.initialize()  # at once unless the first time, or after a refresh was asked for
         replies: list[Any] = [None] * len(commands)
         waiting = list(range(len(commands)))
+        failed = False
         for attempt in range(MOVED_ATTEMPTS):
             by_node: dict[ClusterNode, list[int]] = {}
             for n in waiting:
@@ -195,22 +215,24 @@ class Batcher:
                 *(self._node_pipeline(node, [commands[n] for n in numbers]) for node, numbers in sent),
                 return_exceptions=True,
             )
-            failure: BaseException | None = None
             waiting = []
             for (_, numbers), result in zip(sent, results, strict=True):
-                if isinstance(result, BaseException):
-                    failure = failure or result
+                if isinstance(result, Exception):
+                    failed = True
+                    for n in numbers:
+                        replies[n] = NodeFailure(result)
                     continue
+                if isinstance(result, BaseException):
+                    raise result  # a cancellation: the whole batch fails (see _send)
                 for n, reply in zip(numbers, result, strict=True):
                     replies[n] = reply
                     if isinstance(reply, AskError) and attempt + 1 < MOVED_ATTEMPTS:  # MovedError is one
                         waiting.append(n)
-            if failure is not None:
-                await self._refresh(cluster)
-                raise failure
             if not waiting:
                 break
             await self._refresh(cluster, force=True)
+        if failed:
+            await self._refresh(cluster)
         return replies
 
     def _node(self, cluster: RedisCluster, command: Command) -> ClusterNode:
@@ -267,6 +289,11 @@ class Batcher:
 
 def _is_script(command: Command) -> bool:
     return isinstance(command[0], Script)
+
+
+def _node_failure(replies: list[Any]) -> NodeFailure | None:
+    """The first failed node among one caller's replies (cluster batches only)."""
+    return next((reply for reply in replies if isinstance(reply, NodeFailure)), None)
 
 
 def _first_key(command: Command) -> Any:
