@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast
 
+from redis.exceptions import SlotNotCoveredError
+
 from holds import scripts as lua
 from holds.batch import AnyRedis, Batcher
 from holds.keys import CELL_MS, Keys, new_hold_token, token_hash
@@ -139,6 +141,25 @@ class HoldEngine:
         k = self.keys
         return [k.seq(doctor), k.log(doctor), k.holds(doctor), k.spans(doctor)]
 
+    async def _due_key(self, doctor: str) -> str:
+        """The deadline index shard a new entry of the doctor goes to (see :meth:`Keys.due_shard`).
+
+        On a cluster, the first shard that lives on the doctor's own primary: the hold's script and
+        its entry then travel to one node, and a failing primary fails only its own doctors' holds
+        (with the entry on another node, a third of the others would fail with it).
+        """
+        cluster = self.batcher.cluster
+        if cluster is None:  # callers on the hot path skip this coroutine on one Redis
+            return self.keys.due_shard(doctor)
+        await cluster.initialize()  # the slot map (at once once read)
+        slots = cluster.nodes_manager
+        shards = self.keys.due_shards_for(doctor)
+        try:
+            home = slots.get_node_from_slot(cluster.keyslot(self.keys.seq(doctor))).name
+            return next((s for s in shards if slots.get_node_from_slot(cluster.keyslot(s)).name == home), shards[0])
+        except SlotNotCoveredError:  # a slot map with holes (a failing cluster): the script will say
+            return shards[0]
+
     def _announce(self, doctor: str) -> tuple[str, int, str]:
         """The first arguments of every script that announces: channel, log size, doctor."""
         return self.keys.channel(doctor), self._log_max, doctor
@@ -174,14 +195,13 @@ class HoldEngine:
             history_ms=self._history_ms, start_iso=iso(start), end_iso=iso(end), start_ms=start_ms,
             block_ms=block_ms, type_id=str(appointment_type_id), patient_ref=patient_ref,
         ))  # fmt: skip
+        due_key = self.keys.due_shard(doctor) if self.batcher.cluster is None else await self._due_key(doctor)
         healed = False
         for _ in range(3):
             # One round trip: the script and the sweeper's index entry travel in one pipeline (with
             # the other requests' commands of this moment, see holds/batch.py). A
             # losing hold leaves an index entry the sweeper drops at its deadline.
-            result = await self.batcher.run(
-                call, ("ZADD", self.keys.due_shard(doctor), _estimated_deadline(ttl_ms), f"{doctor}|{hold}")
-            )
+            result = await self.batcher.run(call, ("ZADD", due_key, _estimated_deadline(ttl_ms), f"{doctor}|{hold}"))
             if isinstance(result, Held):
                 return NewHold(hold_id, token, from_ms(result.deadline_ms), result.seq)
             if isinstance(result, Cold):
@@ -301,7 +321,7 @@ class HoldEngine:
             lua.CONFIRM_BEGIN.call(self._hold_keys(state), args),
             (
                 "ZADD",
-                self.keys.due_shard(str(state.doctor_id)),
+                await self._due_key(str(state.doctor_id)),
                 _estimated_deadline(grace_ms),
                 f"{state.doctor_id}|{state.hold_id}",
             ),

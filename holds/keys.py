@@ -76,22 +76,30 @@ class Keys:
         return f"{self.prefix}:due"
 
     def due_shard(self, doctor_id: uuid.UUID | str) -> str:
-        """The deadline index shard a doctor's holds are filed in: :attr:`due` when there is one.
+        """The deadline index shard a doctor's holds are filed in by default: :attr:`due` when
+        there is one.
 
         On a cluster each shard is a key of its own hash tag (``P:due:{3}``), so the shards spread
         over the primaries; entries are plain ``ZADD`` commands sent beside a hold's script, never
-        written inside it (a script touches the doctor's slot only). The shard follows the
-        doctor's id (CRC-32, the same in every process), so one doctor's entries stay together.
+        written inside it (a script touches the doctor's slot only). Any shard will do (a sweep
+        walks them all): the hold engine files an entry in the first of :meth:`due_shards_for`
+        that lives on the doctor's own primary, so a hold depends on one node only.
         """
         if self.due_shards == 1:
             return self.due
-        return f"{self.prefix}:due:{{{zlib.crc32(str(doctor_id).encode()) % self.due_shards}}}"
+        return self._due_shard(zlib.crc32(str(doctor_id).encode()) % self.due_shards)
+
+    def due_shards_for(self, doctor_id: uuid.UUID | str) -> list[str]:
+        """Every shard, starting with the doctor's :meth:`due_shard` (the order a filer tries them)."""
+        first = zlib.crc32(str(doctor_id).encode()) % self.due_shards
+        return [self._due_shard((first + n) % self.due_shards) for n in range(self.due_shards)]
+
+    def _due_shard(self, number: int) -> str:
+        return self.due if self.due_shards == 1 else f"{self.prefix}:due:{{{number}}}"
 
     def due_keys(self) -> list[str]:
         """Every shard of the deadline index (what one sweep walks)."""
-        if self.due_shards == 1:
-            return [self.due]
-        return [f"{self.prefix}:due:{{{n}}}" for n in range(self.due_shards)]
+        return [self._due_shard(n) for n in range(self.due_shards)]
 
 
 def cell_numbers(start_ms: int, block_ms: int) -> Iterable[int]:
