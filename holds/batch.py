@@ -85,7 +85,8 @@ class Batcher:
         """Run ``commands`` (each ``(name, *args)``) back to back; their replies, in order.
 
         A command Redis refuses comes back as its exception (``raise_on_error=False``), so the
-        caller decides. A failure of the connection itself is raised to every caller of that batch.
+        caller decides. A failure of the connection itself is raised to every caller of that batch
+        (on a cluster: to every caller with a command on that node).
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[Any]] = loop.create_future()
