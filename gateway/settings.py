@@ -33,6 +33,11 @@ class RedisSettings(msgspec.Struct, frozen=True, kw_only=True):
     prefix: Annotated[str, Env("GATEWAY_REDIS_PREFIX")] = "gw"
     """``GATEWAY_REDIS_PREFIX``: prefix of every key and channel. Pub/sub ignores the DB number,
     so two gateways sharing one Redis must differ here."""
+    cluster: Annotated[bool, Env("GATEWAY_REDIS_CLUSTER")] = False
+    """``GATEWAY_REDIS_CLUSTER``: ``on`` when ``REDIS_URL`` names a node of a Redis Cluster (any one:
+    the others are discovered). Commands are sent to the node owning their slot, events go out on
+    sharded pub/sub (``SPUBLISH``/``SSUBSCRIBE``) and the sweeper's deadline index is split into
+    hash-tagged shards (see docs/design.md, "Redis Cluster")."""
 
 
 class BookingSettings(msgspec.Struct, frozen=True, kw_only=True):

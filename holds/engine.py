@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast
 
-from redis.asyncio import Redis
+from redis.exceptions import SlotNotCoveredError
 
 from holds import scripts as lua
-from holds.batch import Batcher
+from holds.batch import AnyRedis, Batcher
 from holds.keys import CELL_MS, Keys, new_hold_token, token_hash
 from holds.scripts import Cold, Held
 
@@ -117,7 +117,7 @@ class HoldEngine:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: AnyRedis,
         keys: Keys,
         warmer: Warmer,
         *,
@@ -140,6 +140,25 @@ class HoldEngine:
         """The keys every doctor script gets first: seq, replay log, deadline and interval index."""
         k = self.keys
         return [k.seq(doctor), k.log(doctor), k.holds(doctor), k.spans(doctor)]
+
+    async def _due_key(self, doctor: str) -> str:
+        """The deadline index shard a new entry of the doctor goes to (see :meth:`Keys.due_shard`).
+
+        On a cluster, the first shard that lives on the doctor's own primary: the hold's script and
+        its entry then travel to one node, and a failing primary fails only its own doctors' holds
+        (with the entry on another node, a third of the others would fail with it).
+        """
+        cluster = self.batcher.cluster
+        if cluster is None:  # callers on the hot path skip this coroutine on one Redis
+            return self.keys.due_shard(doctor)
+        await cluster.initialize()  # the slot map (at once once read)
+        slots = cluster.nodes_manager
+        shards = self.keys.due_shards_for(doctor)
+        try:
+            home = slots.get_node_from_slot(cluster.keyslot(self.keys.seq(doctor))).name
+            return next((s for s in shards if slots.get_node_from_slot(cluster.keyslot(s)).name == home), shards[0])
+        except SlotNotCoveredError:  # a slot map with holes (a failing cluster): the script will say
+            return shards[0]
 
     def _announce(self, doctor: str) -> tuple[str, int, str]:
         """The first arguments of every script that announces: channel, log size, doctor."""
@@ -176,14 +195,13 @@ class HoldEngine:
             history_ms=self._history_ms, start_iso=iso(start), end_iso=iso(end), start_ms=start_ms,
             block_ms=block_ms, type_id=str(appointment_type_id), patient_ref=patient_ref,
         ))  # fmt: skip
+        due_key = self.keys.due_shard(doctor) if self.batcher.cluster is None else await self._due_key(doctor)
         healed = False
         for _ in range(3):
             # One round trip: the script and the sweeper's index entry travel in one pipeline (with
             # the other requests' commands of this moment, see holds/batch.py). A
             # losing hold leaves an index entry the sweeper drops at its deadline.
-            result = await self.batcher.run(
-                call, ("ZADD", self.keys.due, _estimated_deadline(ttl_ms), f"{doctor}|{hold}")
-            )
+            result = await self.batcher.run(call, ("ZADD", due_key, _estimated_deadline(ttl_ms), f"{doctor}|{hold}"))
             if isinstance(result, Held):
                 return NewHold(hold_id, token, from_ms(result.deadline_ms), result.seq)
             if isinstance(result, Cold):
@@ -301,7 +319,12 @@ class HoldEngine:
         )  # fmt: skip
         result = await self.batcher.run(
             lua.CONFIRM_BEGIN.call(self._hold_keys(state), args),
-            ("ZADD", self.keys.due, _estimated_deadline(grace_ms), f"{state.doctor_id}|{state.hold_id}"),
+            (
+                "ZADD",
+                await self._due_key(str(state.doctor_id)),
+                _estimated_deadline(grace_ms),
+                f"{state.doctor_id}|{state.hold_id}",
+            ),
         )
         outcome = cast(BeginOutcome, result.status)
         return outcome, result.detail if outcome in ("booked", "gone") else None
@@ -380,15 +403,23 @@ class HoldEngine:
     async def expire_due(self, limit: int = 500) -> int:
         """One sweep: expire (and announce) holds whose deadline has passed.
 
-        Safe to run in every process at once: each lapse is announced exactly once.
+        Safe to run in every process at once: each lapse is announced exactly once. Every shard of
+        the deadline index is walked (one on a single Redis, see :meth:`Keys.due_shard`), at most
+        ``limit`` entries of each.
 
         Returns:
             How many holds this call expired.
         """
         now_s, now_us = await self.redis.time()
         now_ms = now_s * 1000 + now_us // 1000
+        expired = 0
+        for due_key in self.keys.due_keys():
+            expired += await self._expire_shard(due_key, now_ms, limit)
+        return expired
+
+    async def _expire_shard(self, due_key: str, now_ms: int, limit: int) -> int:
         due: list[tuple[str, float]] = await self.redis.zrangebyscore(  # type: ignore[assignment]
-            self.keys.due, "-inf", f"({now_ms}", start=0, num=limit, withscores=True
+            due_key, "-inf", f"({now_ms}", start=0, num=limit, withscores=True
         )
         expired = 0
         for member, score in due:
@@ -397,15 +428,15 @@ class HoldEngine:
                 doctor = str(uuid.UUID(doctor))
             except ValueError:
                 # not an entry this engine wrote: drop it, or it would stall every later deadline
-                await self.batcher.run(lua.DUE_REMOVE.call([self.keys.due], lua.DueRemoveArgs(member, score)))
+                await self.batcher.run(lua.DUE_REMOVE.call([due_key], lua.DueRemoveArgs(member, score)))
                 continue
             keys = [*self._doctor_keys(doctor), self.keys.hold(doctor, hold)]
             result = await self.batcher.run(lua.EXPIRE.call(keys, lua.ExpireArgs(*self._announce(doctor))))
             if result.status == "later":
-                await self.redis.zadd(self.keys.due, {member: int(result.detail or 0)}, gt=True)
+                await self.redis.zadd(due_key, {member: int(result.detail or 0)}, gt=True)
                 continue
             expired += result.status == "expired"
-            await self.batcher.run(lua.DUE_REMOVE.call([self.keys.due], lua.DueRemoveArgs(member, score)))
+            await self.batcher.run(lua.DUE_REMOVE.call([due_key], lua.DueRemoveArgs(member, score)))
         return expired
 
 
