@@ -8,7 +8,7 @@ follower has the hub's subscription task send ``SUBSCRIBE`` (attaching never wai
 the last one leaving has it send ``UNSUBSCRIBE``. What is published between attaching and
 Redis's confirmation reaches nobody here, so the confirmation pushes :class:`Missed` for that
 doctor and its followers catch up from the replay log (:mod:`broadcast.stream`). Plain channels,
-no pattern, are also what sharded pub/sub (``SSUBSCRIBE``, design.md, "Scale") needs.
+no pattern, are also what sharded pub/sub (``SSUBSCRIBE``, design.md, "Redis Cluster") needs.
 
 Each event is handed to every follower in one loop (:meth:`Stream.offer`): a caught-up client's
 ASGI ``send`` is called right there with the event's shared message. One clock task per process
@@ -18,6 +18,11 @@ stream cleanly (so uvicorn's drain is not held up by open streams).
 One more channel is always subscribed: the deployment-wide resync channel, on which
 ``holds/scripts/resync.lua`` repeats every ``resync`` event, so every process forgets its cached
 schedule of any doctor (:attr:`Hub.on_resync`), followed here or not.
+
+On a Redis Cluster (``cluster=True``) the one connection becomes one per primary, with sharded
+pub/sub (``SSUBSCRIBE``) on the doctors' channels: :class:`broadcast.shards.ShardedPubSub` stands
+in for the plain connection, and everything above holds as written (losing any of its
+connections is losing the subscription).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from collections.abc import Callable
 import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -39,6 +45,7 @@ from sse_starlette.sse import AppStatus
 
 from broadcast.events import Envelope
 from broadcast.replay import ReplayLog
+from broadcast.shards import ShardedPubSub, topology_client
 from broadcast.stream import OVERFLOW, SHUTDOWN, STUCK, Framing, Missed, Restarted, Send, Stream
 from holds.keys import Keys
 
@@ -84,8 +91,10 @@ class Hub:
         idle_seconds: float = 5.0,
         retry_seconds: float = 0.05,
         retry_max_seconds: float = 2.0,
+        cluster: bool = False,
     ) -> None:
         self._url = redis_url
+        self._cluster = cluster
         self._keys = keys
         self._resync_channel = keys.resync_channel()
         # "P:ev:{doctor}": the doctor's id sits between the braces after this head
@@ -267,22 +276,39 @@ class Hub:
                     stream.keepalive()
 
     async def _run(self) -> None:
+        topology = topology_client(self._url) if self._cluster else None
+        try:
+            await self._subscriptions(topology)
+        finally:
+            if topology is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await topology.aclose()
+
+    async def _subscriptions(self, topology: RedisCluster | None) -> None:
+        """Subscribe, listen, and subscribe again after every loss until the hub stops."""
         delay = self._retry
         first = True
         while not self._stopping:
-            redis = Redis.from_url(
-                self._url,
-                decode_responses=True,
-                # No silent retries: redis-py would reconnect and resubscribe under us, and the
-                # events published in between would be lost without anyone noticing.
-                retry=Retry(NoBackoff(), 0),
-                socket_connect_timeout=2,
-                socket_keepalive=True,
-                client_name=self.client_name,
-            )
-            pubsub = redis.pubsub()
+            redis: Redis | None = None
+            pubsub: PubSub | ShardedPubSub
+            if topology is not None:
+                pubsub = ShardedPubSub(topology, self._resync_channel, self.client_name, self._idle)
+            else:
+                redis = Redis.from_url(
+                    self._url,
+                    decode_responses=True,
+                    # No silent retries: redis-py would reconnect and resubscribe under us, and the
+                    # events published in between would be lost without anyone noticing.
+                    retry=Retry(NoBackoff(), 0),
+                    socket_connect_timeout=2,
+                    socket_keepalive=True,
+                    client_name=self.client_name,
+                )
+                pubsub = redis.pubsub()
             syncing: asyncio.Task[None] | None = None
             try:
+                if isinstance(pubsub, ShardedPubSub):
+                    await pubsub.connect()
                 await self._subscribe(pubsub)
                 if not first:
                     self.reconnects += 1
@@ -309,12 +335,13 @@ class Hub:
                         syncing.exception()  # reported by _listen, or moot once the connection is gone
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()
-                with contextlib.suppress(RedisError, OSError):
-                    await redis.aclose()
+                if redis is not None:
+                    with contextlib.suppress(RedisError, OSError):
+                        await redis.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._retry_max)
 
-    async def _subscribe(self, pubsub: PubSub) -> None:
+    async def _subscribe(self, pubsub: PubSub | ShardedPubSub) -> None:
         """Subscribe a fresh connection to the resync channel and every doctor followed here."""
         doctors = list(self._routes)
         self._subscribed = set(doctors)
@@ -332,7 +359,7 @@ class Hub:
                     waiting.discard(message["channel"])
         self.connected.set()
 
-    async def _sync(self, pubsub: PubSub) -> None:
+    async def _sync(self, pubsub: PubSub | ShardedPubSub) -> None:
         """Keep the connection's doctor channels in step with the doctors followed here.
 
         Runs beside :meth:`_listen` on the same connection (commands are written while the
@@ -354,7 +381,7 @@ class Hub:
                     self._confirming[doctor_id] = self._confirming.get(doctor_id, 0) + 1
                 await pubsub.subscribe(*(self._keys.channel(d) for d in new))
 
-    async def _listen(self, pubsub: PubSub, syncing: asyncio.Task[None]) -> None:
+    async def _listen(self, pubsub: PubSub | ShardedPubSub, syncing: asyncio.Task[None]) -> None:
         last_heard = time.monotonic()
         pinged = False
         while not self._stopping:

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import msgspec
-from redis.asyncio import Redis
 
 from broadcast.events import Envelope
-from holds.batch import Batcher
+from holds.batch import AnyRedis, Batcher
 from holds.keys import Keys
 from holds.scripts import Script
 
@@ -62,7 +61,7 @@ class ReplayLog:
             batcher of its own.
     """
 
-    def __init__(self, redis: Redis, keys: Keys, batcher: Batcher | None = None) -> None:
+    def __init__(self, redis: AnyRedis, keys: Keys, batcher: Batcher | None = None) -> None:
         self._keys = keys
         self._batcher = batcher or Batcher(redis)
 

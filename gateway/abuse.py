@@ -19,14 +19,13 @@ from typing import Any
 
 import msgspec
 from litestar.connection import ASGIConnection
-from redis.asyncio import Redis
 
 from gateway import metrics
 from gateway.auth import Principal
 from gateway.errors import RateLimited
 from gateway.ratelimit import Limiter, client_network
 from gateway.settings import Settings
-from holds.batch import Batcher
+from holds.batch import AnyRedis, Batcher
 from holds.scripts import Script
 
 logger = logging.getLogger("gateway.abuse")
@@ -53,7 +52,7 @@ class LiveHolds:
         batcher: sends the reservation with the other Redis commands of the moment.
     """
 
-    def __init__(self, redis: Redis, prefix: str, limit: int, enabled: bool, batcher: Batcher | None = None) -> None:
+    def __init__(self, redis: AnyRedis, prefix: str, limit: int, enabled: bool, batcher: Batcher | None = None) -> None:
         self.redis = redis
         self.batcher = batcher or Batcher(redis)
         self.prefix = prefix

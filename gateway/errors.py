@@ -23,6 +23,7 @@ from litestar.exceptions import (
 )
 from litestar.exceptions.http_exceptions import MethodNotAllowedException
 from litestar.types import ExceptionHandlersMap
+from redis.exceptions import AskError, ClusterDownError, SlotNotCoveredError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -51,6 +52,10 @@ class ValidationFailed(GatewayError):
 
 class InvalidTimezone(ValidationFailed):
     code = "invalid_timezone"
+
+
+class InvalidPaymentPage(ValidationFailed):
+    code = "invalid_payment_page_url"
 
 
 class NotBookable(GatewayError):
@@ -250,6 +255,10 @@ exception_handlers: ExceptionHandlersMap = {
     HTTPException: _http_exception,
     RedisConnectionError: _redis_down,
     RedisTimeoutError: _redis_down,
+    # a Redis Cluster between two states (GATEWAY_REDIS_CLUSTER=on): a primary failed and no
+    # replica took over yet (CLUSTERDOWN; no slot known), or a slot is moving (TRYAGAIN; a
+    # redirection still answered after the batcher's tries, MovedError included)
+    **dict.fromkeys((ClusterDownError, SlotNotCoveredError, TryAgainError, AskError), _redis_down),
     **dict.fromkeys(POSTGRES_AWAY, _postgres_down),
     asyncpg.exceptions.DataError: _bad_value,
     Exception: _unexpected,

@@ -29,7 +29,7 @@ from pathlib import Path
 from string import Template
 from typing import Annotated, Any, cast
 
-from litestar import MediaType, Response, Router, get, head
+from litestar import MediaType, Request, Response, Router, get, head
 from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
 from litestar.handlers.base import BaseRouteHandler
@@ -39,6 +39,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.deps import Db, Svc
 from gateway.errors import NotFound, Unauthorized
+from gateway.pagetext import language, text
+from gateway.pagetext import when as local_when
 from gateway.state import services_of
 from gateway.timeutil import zone
 from store import clinic as repo
@@ -92,8 +94,28 @@ def _page(name: str, status: int, **values: str) -> Response[str]:
     return Response(body, status_code=status, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
 
 
-def _not_found(message: str) -> Response[str]:
-    return _page("not-found.html", 404, message=message)
+def _lang(request: Request[Any, Any, Any]) -> str:
+    return language(request.headers.get("accept-language"))
+
+
+def _in_language(response: Response[str], lang: str) -> Response[str]:
+    """A page written in the reader's language says which, and that the answer depends on it (caches)."""
+    response.headers["Content-Language"] = lang
+    response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+def _not_found(lang: str, key: str, **values: str) -> Response[str]:
+    page = _page(
+        "not-found.html",
+        404,
+        lang=lang,
+        title=text(lang, "book.title"),
+        heading=text(lang, "book.heading"),
+        message=text(lang, key, **values),
+        hint=text(lang, "book.hint"),
+    )
+    return _in_language(page, lang)
 
 
 def _as_uuid(raw: str | None) -> uuid.UUID | None:
@@ -123,6 +145,7 @@ def _payment_page(template: str | None, organisation_slug: str) -> str:
 
 @get("/book/{doctor_id:str}", include_in_schema=False)
 async def booking_page(
+    request: Request[Any, Any, Any],
     db: Db,
     svc: Svc,
     doctor_id: FromPath[str],
@@ -131,6 +154,7 @@ async def booking_page(
     """The public booking page of one doctor and one appointment type.
 
     Args:
+        request: The request (its ``Accept-Language`` chooses the not-found page's language).
         db: The database pool.
         svc: The services (for the settings: the payment hook).
         doctor_id: The doctor to book (a UUID; anything else gets the not-found page).
@@ -142,10 +166,10 @@ async def booking_page(
     doctor_uuid = _as_uuid(doctor_id)
     doctor = await repo.get_doctor(db, doctor_uuid) if doctor_uuid else None
     if doctor is None:
-        return _not_found("We could not find this doctor. The link may be old or mistyped.")
+        return _not_found(_lang(request), "book.no_doctor")
     kind = await _appointment_type(db, doctor, appointment_type_id)
     if kind is None:
-        return _not_found(f"{doctor.name} has no appointment of this kind to book online.")
+        return _not_found(_lang(request), "book.not_offered", doctor=doctor.name)
     organisation = await repo.get_organisation(db, doctor.organisation_id)
     return _page(
         "index.html",
@@ -158,12 +182,15 @@ async def booking_page(
         duration_minutes=str(kind.duration_minutes),
         organisation_name=organisation.name if organisation else "",
         organisation_slug=organisation.slug if organisation else "",
-        payment_page=_payment_page(svc.settings.payment_page_url, organisation.slug if organisation else ""),
+        payment_page=_payment_page(
+            (organisation.payment_page_url if organisation else None) or svc.settings.payment_page_url,
+            organisation.slug if organisation else "",
+        ),
     )
 
 
 @get("/clinic/{slug:str}", include_in_schema=False)
-async def clinic_page(db: Db, slug: FromPath[str]) -> Response[str]:
+async def clinic_page(request: Request[Any, Any, Any], db: Db, slug: FromPath[str]) -> Response[str]:
     """A clinic's public page: pick a service, then a doctor or "any doctor", then a time.
 
     The page reads ``GET /v1/clinics/{slug}`` and the doctors' slots itself; the server fills in
@@ -171,9 +198,11 @@ async def clinic_page(db: Db, slug: FromPath[str]) -> Response[str]:
     """
     organisation = await repo.get_organisation_by_slug(db, slug) if _SLUG.fullmatch(slug) else None
     if organisation is None:
-        return Response(
-            _read("clinic", "not-found.html"), status_code=404, media_type=MediaType.HTML, headers=_PAGE_HEADERS
-        )
+        lang = _lang(request)
+        words = {"lang": lang} | {part: text(lang, f"clinic.{part}") for part in ("title", "heading", "message")}
+        body = Template(_read("clinic", "not-found.html")).substitute(words)
+        page = Response(body, status_code=404, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
+        return _in_language(page, lang)
     values = {"organisation_name": organisation.name, "organisation_slug": organisation.slug}
     body = Template(_read("clinic", "index.html")).substitute(
         {k: html.escape(v, quote=True) for k, v in values.items()}
@@ -213,33 +242,40 @@ async def desk_page() -> Response[str]:
     return _staff_page("desk")
 
 
-def _when(moved_to: dict[str, Any]) -> str:
-    """ "Tuesday 8 December 2026, 15:00 (Europe/Berlin)": a moved appointment's new start, in the patient's zone."""
+def _when(moved_to: dict[str, Any], lang: str) -> str:
+    """A moved appointment's new start, in the patient's zone: "Tuesday 8 December 2026, 15:00 (Europe/Berlin)"."""
     tz = zone(moved_to.get("timezone") or "UTC")
-    start = datetime.fromisoformat(str(moved_to["start"])).astimezone(tz)
-    return f"{start:%A} {start.day} {start:%B %Y, %H:%M} ({tz.key})"
+    return local_when(datetime.fromisoformat(str(moved_to["start"])).astimezone(tz), tz.key, lang)
 
 
-def _manage_refused(exc: Unauthorized) -> Response[str]:
+def _manage_refused(exc: Unauthorized, lang: str) -> Response[str]:
     """What a link that opens nothing shows: expired, moved (and when to), or not a link at all."""
-    status, title, message = 404, "We could not open this link", "This link is not a valid link to manage a booking."
+    status, kind = 404, "invalid"
+    message = text(lang, "manage.invalid")
     if exc.code == "manage_link_expired":
-        status, title = 410, "This link has expired"
-        message = "Links to manage a booking stop working when the appointment is over."
+        status, kind = 410, "expired"
+        message = text(lang, "manage.expired")
     elif exc.code == "manage_link_moved":
-        status, title, message = 410, "This appointment was moved", "This appointment was moved to another time."
+        status, kind = 410, "moved"
+        message = text(lang, "manage.moved")
         moved_to = exc.extra.get("moved_to")
         if isinstance(moved_to, dict):
-            message = f"This appointment was moved to {_when(moved_to)}."
+            message = text(lang, "manage.moved_to", when=_when(moved_to, lang))
             if moved_to.get("status") == "cancelled":
-                message += " That appointment was later cancelled."
-    values = {"title": title, "message": message, "code": exc.code}
+                message += " " + text(lang, "manage.moved_cancelled")
+    values = {
+        "lang": lang,
+        "title": text(lang, f"manage.{kind}.title"),
+        "message": message,
+        "hint": text(lang, "manage.hint"),
+        "code": exc.code,
+    }
     body = Template(_read("manage", "refused.html")).substitute({k: html.escape(v) for k, v in values.items()})
-    return Response(body, status_code=status, media_type=MediaType.HTML, headers=_STAFF_HEADERS)
+    return _in_language(Response(body, status_code=status, media_type=MediaType.HTML, headers=_STAFF_HEADERS), lang)
 
 
 @get("/manage/{token:str}", include_in_schema=False)
-async def manage_page(svc: Svc, token: FromPath[str]) -> Response[str]:
+async def manage_page(request: Request[Any, Any, Any], svc: Svc, token: FromPath[str]) -> Response[str]:
     """A patient's page for one appointment, opened by the signed link every email carries.
 
     The page shows the appointment and lets the patient cancel, move, add it to a calendar and
@@ -249,7 +285,7 @@ async def manage_page(svc: Svc, token: FromPath[str]) -> Response[str]:
     try:
         who = await svc.auth.manage(token)
     except Unauthorized as exc:
-        return _manage_refused(exc)
+        return _manage_refused(exc, _lang(request))
     assert who.appointment_id is not None and who.organisation_id is not None
     organisation = await repo.get_organisation(svc.db, who.organisation_id)
     values = {"appointment_id": str(who.appointment_id), "organisation_name": organisation.name if organisation else ""}

@@ -8,11 +8,10 @@ from typing import Any, NamedTuple
 
 import msgspec
 from litestar.connection import ASGIConnection
-from redis.asyncio import Redis
 
 from gateway.errors import RateLimited
 from gateway.settings import Rate
-from holds.batch import Batcher
+from holds.batch import AnyRedis, Batcher
 from holds.scripts import Script
 
 
@@ -62,7 +61,7 @@ class Limiter:
             counts twice, per patient and per address: one script call each, one round trip).
     """
 
-    def __init__(self, redis: Redis, prefix: str, enabled: bool, batcher: Batcher | None = None) -> None:
+    def __init__(self, redis: AnyRedis, prefix: str, enabled: bool, batcher: Batcher | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
         self.enabled = enabled

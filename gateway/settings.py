@@ -33,6 +33,11 @@ class RedisSettings(msgspec.Struct, frozen=True, kw_only=True):
     prefix: Annotated[str, Env("GATEWAY_REDIS_PREFIX")] = "gw"
     """``GATEWAY_REDIS_PREFIX``: prefix of every key and channel. Pub/sub ignores the DB number,
     so two gateways sharing one Redis must differ here."""
+    cluster: Annotated[bool, Env("GATEWAY_REDIS_CLUSTER")] = False
+    """``GATEWAY_REDIS_CLUSTER``: ``on`` when ``REDIS_URL`` names a node of a Redis Cluster (any one:
+    the others are discovered). Commands are sent to the node owning their slot, events go out on
+    sharded pub/sub (``SPUBLISH``/``SSUBSCRIBE``) and the sweeper's deadline index is split into
+    hash-tagged shards (see docs/design.md, "Redis Cluster")."""
 
 
 class BookingSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -199,9 +204,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     terminal); either way every line a request causes carries its request id (see ``gateway/logs.py``)."""
     payment_page_url: Annotated[str | None, Env("GATEWAY_PAYMENT_PAGE_URL")] = None
     """``GATEWAY_PAYMENT_PAGE_URL``: the booking page's payment hook, for appointment types that ask for a
-    payment: the clinic's payment page (``{organisation_slug}`` is replaced), opened in a window with
-    ``hold_id``, ``amount`` (minor units), ``currency``, ``mode`` and ``origin``; it answers the page by
-    ``postMessage`` (see the README, "Faces"). Unset: the booking page cannot take paid bookings."""
+    payment, for organisations without their own ``payment_page_url``: the clinic's payment page
+    (``{organisation_slug}`` is replaced), opened in a window with ``hold_id``, ``amount`` (minor units),
+    ``currency``, ``mode`` and ``origin``; it answers the page by ``postMessage`` (see the README,
+    "Faces"). Unset (and no page of the organisation's own): the booking page cannot take paid bookings."""
     debug: Annotated[bool, Env("GATEWAY_DEBUG")] = False
     """``GATEWAY_DEBUG``: Litestar debug mode (tracebacks in responses). Never in production."""
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast
 
-from redis.asyncio import Redis
+from redis.exceptions import SlotNotCoveredError
 
 from holds import scripts as lua
-from holds.batch import Batcher
+from holds.batch import AnyRedis, Batcher
 from holds.keys import CELL_MS, Keys, new_hold_token, token_hash
 from holds.scripts import Cold, Held
 
@@ -119,7 +119,7 @@ class HoldEngine:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: AnyRedis,
         keys: Keys,
         warmer: Warmer,
         *,
@@ -153,7 +153,9 @@ class HoldEngine:
         local_ms = to_ms(datetime.now(UTC))
         return local_ms, local_ms - self._ahead_ms + ttl_ms - 1000
 
-    async def _check_filed(self, member: str, local_ms: int, filed: int, deadline_ms: int, ttl_ms: int) -> None:
+    async def _check_filed(
+        self, due_key: str, member: str, local_ms: int, filed: int, deadline_ms: int, ttl_ms: int
+    ) -> None:
         """Learn how far this process's clock is ahead of Redis's from a deadline Redis just set
         (``deadline_ms - ttl_ms`` was Redis's now), and move the sweeper's entry forward to the
         deadline when it was filed after it (the clock jumped ahead since it was last learnt)."""
@@ -167,12 +169,31 @@ class HoldEngine:
         self._ahead_ms = ahead
         if filed > deadline_ms:
             # LT: never undo a sooner entry (the sweeper re-files a confirm's later deadline itself)
-            await self.batcher.execute(("ZADD", self.keys.due, "LT", deadline_ms, member))
+            await self.batcher.execute(("ZADD", due_key, "LT", deadline_ms, member))
 
     def _doctor_keys(self, doctor: str) -> list[str]:
         """The keys every doctor script gets first: seq, replay log, deadline and interval index."""
         k = self.keys
         return [k.seq(doctor), k.log(doctor), k.holds(doctor), k.spans(doctor)]
+
+    async def _due_key(self, doctor: str) -> str:
+        """The deadline index shard a new entry of the doctor goes to (see :meth:`Keys.due_shard`).
+
+        On a cluster, the first shard that lives on the doctor's own primary: the hold's script and
+        its entry then travel to one node, and a failing primary fails only its own doctors' holds
+        (with the entry on another node, a third of the others would fail with it).
+        """
+        cluster = self.batcher.cluster
+        if cluster is None:  # callers on the hot path skip this coroutine on one Redis
+            return self.keys.due_shard(doctor)
+        await cluster.initialize()  # the slot map (at once once read)
+        slots = cluster.nodes_manager
+        shards = self.keys.due_shards_for(doctor)
+        try:
+            home = slots.get_node_from_slot(cluster.keyslot(self.keys.seq(doctor))).name
+            return next((s for s in shards if slots.get_node_from_slot(cluster.keyslot(s)).name == home), shards[0])
+        except SlotNotCoveredError:  # a slot map with holes (a failing cluster): the script will say
+            return shards[0]
 
     def _announce(self, doctor: str) -> tuple[str, int, str]:
         """The first arguments of every script that announces: channel, log size, doctor."""
@@ -209,6 +230,7 @@ class HoldEngine:
             history_ms=self._history_ms, start_iso=iso(start), end_iso=iso(end), start_ms=start_ms,
             block_ms=block_ms, type_id=str(appointment_type_id), patient_ref=patient_ref,
         ))  # fmt: skip
+        due_key = self.keys.due_shard(doctor) if self.batcher.cluster is None else await self._due_key(doctor)
         healed = False
         member = f"{doctor}|{hold}"
         for _ in range(3):
@@ -216,9 +238,9 @@ class HoldEngine:
             # the other requests' commands of this moment, see holds/batch.py). A
             # losing hold leaves an index entry the sweeper drops at its deadline.
             local_ms, filed = self._estimated_deadline(ttl_ms)
-            result = await self.batcher.run(call, ("ZADD", self.keys.due, filed, member))
+            result = await self.batcher.run(call, ("ZADD", due_key, filed, member))
             if isinstance(result, Held):
-                await self._check_filed(member, local_ms, filed, result.deadline_ms, ttl_ms)
+                await self._check_filed(due_key, member, local_ms, filed, result.deadline_ms, ttl_ms)
                 return NewHold(hold_id, token, from_ms(result.deadline_ms), result.seq)
             if isinstance(result, Cold):
                 await self.warm(doctor_id, await self._warmer(doctor_id))
@@ -340,13 +362,14 @@ class HoldEngine:
             grace_ms=grace_ms,
         )  # fmt: skip
         member = f"{state.doctor_id}|{state.hold_id}"
+        due_key = await self._due_key(str(state.doctor_id))
         local_ms, filed = self._estimated_deadline(grace_ms)
         result = await self.batcher.run(
-            lua.CONFIRM_BEGIN.call(self._hold_keys(state), args), ("ZADD", self.keys.due, filed, member)
+            lua.CONFIRM_BEGIN.call(self._hold_keys(state), args), ("ZADD", due_key, filed, member)
         )
         outcome = cast(BeginOutcome, result.status)
         if outcome == "ok" and result.detail:
-            await self._check_filed(member, local_ms, filed, int(result.detail), grace_ms)
+            await self._check_filed(due_key, member, local_ms, filed, int(result.detail), grace_ms)
         return outcome, result.detail if outcome in ("booked", "gone") else None
 
     async def end_confirm(
@@ -423,15 +446,23 @@ class HoldEngine:
     async def expire_due(self, limit: int = 500) -> int:
         """One sweep: expire (and announce) holds whose deadline has passed.
 
-        Safe to run in every process at once: each lapse is announced exactly once.
+        Safe to run in every process at once: each lapse is announced exactly once. Every shard of
+        the deadline index is walked (one on a single Redis, see :meth:`Keys.due_shard`), at most
+        ``limit`` entries of each.
 
         Returns:
             How many holds this call expired.
         """
         now_s, now_us = await self.redis.time()
         now_ms = now_s * 1000 + now_us // 1000
+        expired = 0
+        for due_key in self.keys.due_keys():
+            expired += await self._expire_shard(due_key, now_ms, limit)
+        return expired
+
+    async def _expire_shard(self, due_key: str, now_ms: int, limit: int) -> int:
         due: list[tuple[str, float]] = await self.redis.zrangebyscore(  # type: ignore[assignment]
-            self.keys.due, "-inf", f"({now_ms}", start=0, num=limit, withscores=True
+            due_key, "-inf", f"({now_ms}", start=0, num=limit, withscores=True
         )
         expired = 0
         for member, score in due:
@@ -440,15 +471,15 @@ class HoldEngine:
                 doctor = str(uuid.UUID(doctor))
             except ValueError:
                 # not an entry this engine wrote: drop it, or it would stall every later deadline
-                await self.batcher.run(lua.DUE_REMOVE.call([self.keys.due], lua.DueRemoveArgs(member, score)))
+                await self.batcher.run(lua.DUE_REMOVE.call([due_key], lua.DueRemoveArgs(member, score)))
                 continue
             keys = [*self._doctor_keys(doctor), self.keys.hold(doctor, hold)]
             result = await self.batcher.run(lua.EXPIRE.call(keys, lua.ExpireArgs(*self._announce(doctor))))
             if result.status == "later":
-                await self.redis.zadd(self.keys.due, {member: int(result.detail or 0)}, gt=True)
+                await self.redis.zadd(due_key, {member: int(result.detail or 0)}, gt=True)
                 continue
             expired += result.status == "expired"
-            await self.batcher.run(lua.DUE_REMOVE.call([self.keys.due], lua.DueRemoveArgs(member, score)))
+            await self.batcher.run(lua.DUE_REMOVE.call([due_key], lua.DueRemoveArgs(member, score)))
         return expired
 
 

@@ -15,7 +15,9 @@ A :class:`Script` is declared once, next to the code that calls it::
   place any script reply is read.
 
 Calls go through :class:`holds.batch.Batcher` (``await batcher.run(HOLD.call(keys, args))``): a
-plain ``EVALSHA``, loaded by the batcher only when Redis answers ``NOSCRIPT``.
+plain ``EVALSHA``, loaded by the batcher only when Redis answers ``NOSCRIPT``. On a Redis Cluster
+(``GATEWAY_REDIS_CLUSTER=on``) the batcher sends each script's sharded variant instead
+(:attr:`Script.sharded_script`): the same text with the doctor's events published by ``SPUBLISH``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ import msgspec
 
 A = TypeVar("A", bound=msgspec.Struct)
 R = TypeVar("R")
+
+PUBLISH_LINE = "local PUBLISH = 'PUBLISH'"
+"""The line of ``holds/scripts/_lib.lua`` that picks how events are published."""
+SHARDED_PUBLISH_LINE = "local PUBLISH = 'SPUBLISH'"
+"""What the sharded variant of a script says instead (Redis 7: sharded pub/sub)."""
 
 REGISTRY: dict[str, Script[Any, Any]] = {}
 """Every script declared so far, by ``package/name`` (each module declares its own at import)."""
@@ -52,7 +59,7 @@ class Script(Generic[A, R]):
         lib: prepend the hold scripts' shared helpers (``holds/scripts/_lib.lua``).
     """
 
-    __slots__ = ("args", "decode", "name", "script", "sha")
+    __slots__ = ("args", "decode", "name", "script", "sha", "sharded_script", "sharded_sha")
 
     def __init__(
         self, package: str, name: str, args: type[A], decode: Callable[[Any], R], *, lib: bool = False
@@ -64,6 +71,12 @@ class Script(Generic[A, R]):
         self.script = text
         self.sha = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
         """What ``EVALSHA`` names; the batcher sets it again from ``SCRIPT LOAD`` (the same value)."""
+        if lib and text.count(PUBLISH_LINE) != 1:
+            raise ValueError(f"holds/scripts/_lib.lua must say {PUBLISH_LINE!r} once")
+        self.sharded_script = text.replace(PUBLISH_LINE, SHARDED_PUBLISH_LINE)
+        """The text a Redis Cluster runs: the doctor's events go out on sharded pub/sub (the same
+        text as :attr:`script` for a script that publishes nothing)."""
+        self.sharded_sha = hashlib.sha1(self.sharded_script.encode(), usedforsecurity=False).hexdigest()
         self.args = args
         self.decode = decode
         if self.name in REGISTRY:

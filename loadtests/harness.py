@@ -157,12 +157,23 @@ def drop_stores(env: dict[str, str]) -> None:
     async def drop() -> None:
         import asyncpg
         from redis.asyncio import Redis
+        from redis.asyncio.cluster import RedisCluster
 
         conn = await asyncpg.connect(settings.database.url)
         try:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{settings.database.schema}" CASCADE')
         finally:
             await conn.close()
+        if settings.redis.cluster:
+            # a cluster: the client scans every primary and cuts each DEL by slot
+            cluster = RedisCluster.from_url(settings.redis.url)
+            try:
+                found = [key async for key in cluster.scan_iter(match=f"{settings.redis.prefix}:*", count=2000)]
+                for at in range(0, len(found), 1000):
+                    await cluster.delete(*found[at : at + 1000])
+            finally:
+                await cluster.aclose()
+            return
         redis = Redis.from_url(settings.redis.url)
         try:
             batch: list[Any] = []

@@ -22,6 +22,7 @@ from store.types import Conn
 LOCK_SEEDING = "SELECT pg_advisory_xact_lock(hashtext('gateway-demo-seed'))"
 INSERT_ORGANISATION = "INSERT INTO organisations (name, slug) VALUES ($1, $2) RETURNING *"
 GET_ORGANISATION = "SELECT * FROM organisations WHERE id = $1"
+SET_PAYMENT_PAGE = "UPDATE organisations SET payment_page_url = $2 WHERE id = $1"
 GET_ORGANISATION_BY_SLUG = "SELECT * FROM organisations WHERE slug = $1"
 
 INSERT_DOCTOR = "INSERT INTO doctors (organisation_id, name, timezone) VALUES ($1, $2, $3) RETURNING *"
@@ -159,6 +160,11 @@ async def set_organisation_notices(
     """Write where the organisation's admin notices go and the rating that alerts them."""
     row = await db.fetchrow(UPDATE_ORGANISATION_NOTICES, organisation_id, admin_emails, low_rating_threshold)
     return from_record(Organisation, row) if row else None
+
+
+async def set_payment_page(db: Conn, organisation_id: uuid.UUID, url: str | None) -> None:
+    """Write the organisation's own payment page (``None``: the deployment's)."""
+    await db.execute(SET_PAYMENT_PAGE, organisation_id, url)
 
 
 async def get_doctor(db: Conn, doctor_id: uuid.UUID) -> Doctor | None:

@@ -19,6 +19,8 @@ class Organisation(msgspec.Struct, frozen=True, kw_only=True):
     """Where notices for the organisation's admins go (a failing webhook, a low rating)."""
     low_rating_threshold: int = 2
     """A review rated at or under this alerts the admins."""
+    payment_page_url: str | None = None
+    """The booking page's payment hook for this organisation (``None``: the deployment's, if any)."""
 
 
 class Doctor(msgspec.Struct, frozen=True, kw_only=True):

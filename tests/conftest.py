@@ -47,14 +47,20 @@ def redis_url() -> str:
     return _redis_url()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster() -> bool:
+    """Whether ``redis_url`` names a Redis Cluster node (tests/integration/cluster says yes)."""
+    return False
+
+
 @pytest.fixture
-async def settings(database_url: str, redis_url: str) -> AsyncIterator[Settings]:
+async def settings(database_url: str, redis_url: str, redis_cluster: bool) -> AsyncIterator[Settings]:
     """Settings for one test: a fresh migrated schema and a Redis prefix of its own."""
     tag = uuid.uuid4().hex[:12]
     schema = f"t_{tag}"
     result = Settings(
         database=DatabaseSettings(url=database_url, schema=schema, pool_min=1, pool_max=10),
-        redis=RedisSettings(url=redis_url, prefix=f"t{tag}"),
+        redis=RedisSettings(url=redis_url, prefix=f"t{tag}", cluster=redis_cluster),
         admin_token=ADMIN_TOKEN,
         # Off unless a test is about rate limits: 200 racing holds from one client are the point here.
         rate_limits=False,
@@ -67,6 +73,8 @@ async def settings(database_url: str, redis_url: str) -> AsyncIterator[Settings]
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
+    if redis_cluster:
+        return  # the module's own cluster, thrown away with its keys
     redis = Redis.from_url(redis_url)
     try:
         keys = [k async for k in redis.scan_iter(match=f"t{tag}:*", count=1000)]

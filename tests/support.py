@@ -94,6 +94,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "GATEWAY_DB_SCHEMA": settings.database.schema,
         "REDIS_URL": settings.redis.url,
         "GATEWAY_REDIS_PREFIX": settings.redis.prefix,
+        "GATEWAY_REDIS_CLUSTER": "on" if settings.redis.cluster else "off",
         "GATEWAY_ADMIN_TOKEN": settings.admin_token or "",
         "GATEWAY_SECRET_KEY": settings.secret_key,
         "GATEWAY_RATE_LIMITS": "on" if settings.rate_limits else "off",

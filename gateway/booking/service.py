@@ -412,6 +412,9 @@ class BookingService:
             earliest = utcnow() + timedelta(minutes=appointment_type.min_notice_minutes)
             if state.start < earliest:
                 raise NotBookable("This slot now starts too soon for this appointment type's notice.", reason="notice")
+        if not appointment_type.offered_by(doctor.id):
+            # the type was limited to other doctors while the hold was open: the hold stays, to be let go
+            raise NotBookable(f"{doctor.name} no longer offers this appointment type.", reason="not_offered")
         outcome, detail = await self.engine.begin_confirm(
             state, token, self.settings.booking.confirm_grace_seconds * 1000
         )

@@ -113,7 +113,7 @@ class Worker:
             self.stopping = False
             self.task = asyncio.create_task(self._run(), name="notify-worker")
 
-    async def stop(self, grace_seconds: float = 5.0) -> None:
+    async def stop(self, grace_seconds: float = 2.0) -> None:
         """Stop, cutting the attempts under way (their leases lapse and another pass retries them).
 
         Returns within about ``grace_seconds`` even if a call swallows the cancellation: the stop

@@ -44,7 +44,10 @@ async def update_organisation(
 
     * ``allowed_origins``: the origins allowed to embed its booking (CORS), e.g. ``https://partner.example``;
     * ``admin_emails`` (at most 20): where admin notices go (a low rating, a disabled webhook);
-    * ``low_rating_threshold`` (0..5, default 2): a review rated at or under it alerts the admins.
+    * ``low_rating_threshold`` (0..5, default 2): a review rated at or under it alerts the admins;
+    * ``payment_page_url``: the booking page's payment hook for this organisation (an https address;
+      ``{organisation_slug}`` is replaced), before the deployment's ``GATEWAY_PAYMENT_PAGE_URL``;
+      ``null`` falls back to that. 422 ``invalid_payment_page_url`` for anything else.
     """
     if await service.update_organisation(svc.db, caller, organisation_id, data):
         await svc.origins.changed()

@@ -75,7 +75,13 @@ class SessionOut(msgspec.Struct, frozen=True, kw_only=True):
     organisation_id: uuid.UUID
 
 
+PaymentPageUrl = Annotated[str, Meta(min_length=1, max_length=2000)]
+"""An absolute https address (http only to this machine, for development); checked by the service."""
+
+
 class OrganisationPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     allowed_origins: Annotated[list[Origin], Meta(max_length=50)] | UnsetType = UNSET
     admin_emails: AdminEmails | UnsetType = UNSET
     low_rating_threshold: LowRatingThreshold | UnsetType = UNSET
+    payment_page_url: PaymentPageUrl | UnsetType | None = UNSET
+    """The booking page's payment hook for this organisation; ``null`` falls back to the deployment's."""

@@ -7,8 +7,10 @@ routes (``endpoints.py``, ``staff_keys.py``) only read the request and call thes
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
+import urllib.parse
 import uuid
 from datetime import UTC, datetime
 
@@ -17,7 +19,7 @@ from msgspec import UnsetType
 from gateway.auth import Principal
 from gateway.clinic import service as clinic_service
 from gateway.clinic.service import allow, doctor
-from gateway.errors import Conflict, NotFound, SecretUnreadable, ValidationFailed
+from gateway.errors import Conflict, InvalidPaymentPage, NotFound, SecretUnreadable, ValidationFailed
 from gateway.trust import schemas
 from gateway.trust.crypto import fingerprint, new_token
 from gateway.trust.tokens import TokenVerifier
@@ -59,11 +61,37 @@ async def update_organisation(
         None if isinstance(patch.low_rating_threshold, UnsetType) else patch.low_rating_threshold,
     )
     origins = None if isinstance(patch.allowed_origins, UnsetType) else patch.allowed_origins
+    payment_page = patch.payment_page_url
+    if isinstance(payment_page, str):
+        payment_page_problem(payment_page)
     async with db.acquire() as conn, conn.transaction():
         if origins is not None:
             await repo.set_origins(conn, organisation_id, sorted(set(origins)))
         await clinic_repo.set_organisation_notices(conn, organisation_id, admin_emails, threshold)
+        if not isinstance(payment_page, UnsetType):
+            await clinic_repo.set_payment_page(conn, organisation_id, payment_page)
     return origins is not None
+
+
+def payment_page_problem(url: str) -> None:
+    """Refuse a payment page the booking page must not open: not absolute, not https (plain http only to
+    this machine, for development), or carrying a user name or password (they would show in the window).
+
+    Raises:
+        InvalidPaymentPage: (422 ``invalid_payment_page_url``) saying which.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if parts.scheme not in ("https", "http") or not host:
+        raise InvalidPaymentPage("payment_page_url must be an absolute https address, like https://pay.example/clinic.")
+    if parts.scheme == "http" and not loopback:
+        raise InvalidPaymentPage("payment_page_url must use https (plain http only to this machine, for development).")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidPaymentPage("payment_page_url must not carry a user name or password.")
 
 
 # --- booking secrets ------------------------------------------------------------------------------

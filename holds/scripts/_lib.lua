@@ -11,6 +11,12 @@
 -- (what its release announces, and what /slots needs); a hold is in both indexes or in neither,
 -- and every script that adds or removes it does both.
 
+-- How a doctor's events go out: plain pub/sub on one Redis. On a Redis Cluster the gateway loads
+-- a variant of every script with this line saying 'SPUBLISH' (holds/scripts.py, sharded_script):
+-- the doctor's channel carries the doctor's hash tag, so it lives in the script's own slot and
+-- an event costs only its own shard instead of crossing the whole cluster bus.
+local PUBLISH = 'PUBLISH'
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -29,7 +35,7 @@ local function announce(d, channel, log_max, kind, doctor_id, start_iso, end_iso
   })
   redis.call('LPUSH', d.log, payload)
   redis.call('LTRIM', d.log, 0, log_max - 1)
-  redis.call('PUBLISH', channel, payload)
+  redis.call(PUBLISH, channel, payload)
   return seq
 end
 

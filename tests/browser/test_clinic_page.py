@@ -2,8 +2,8 @@
 
 A patient picks a service, then a doctor (that doctor's booking page) or "any doctor" (the first
 free times merged across the service's doctors, live), then a time, which opens the booking page
-of a doctor free at that time with ``start=``. A time leaves the page the moment no doctor is free
-at it any more.
+of a doctor free at that time (the least booked that day) with ``start=``. A time leaves the page
+the moment no doctor is free at it any more.
 """
 
 from __future__ import annotations
@@ -182,6 +182,26 @@ async def test_a_time_leaves_when_no_doctor_is_free_at_it_any_more(
     await look(page, "clinic-time-taken")
 
 
+async def test_any_doctor_spreads_a_days_bookings_to_the_least_booked_doctor(
+    open_page: OpenPage, live_clinic: Clinic, staff: Staff, live_server: LiveServer
+) -> None:
+    clinic = live_clinic
+    second = add_doctor(staff, clinic, "Dr. Bea Second")
+    page = await any_doctor_times(await open_page(f"/clinic/{clinic.slug}"))
+    times = page.locator("#times a[data-slot-start]")
+    # the same free times each: the first by name
+    first_start = await times.nth(0).get_attribute("data-slot-start")
+    later_start = await times.nth(3).get_attribute("data-slot-start")
+    assert first_start and later_start
+    later = page.locator(f'#times a[data-slot-start="{later_start}"]')
+    await expect(later).to_have_attribute("data-doctor-id", clinic.doctor_id)
+
+    # the first doctor now has a time of that day taken: the day's other times go to the second
+    hold(live_server, clinic, clinic.doctor_id, first_start)
+    await expect(later).to_have_attribute("data-doctor-id", second, timeout=LIVE_MS)
+    assert urlsplit(await later.get_attribute("href") or "").path == f"/book/{second}"
+
+
 async def test_the_page_speaks_the_browsers_language_and_a_wrong_slug_is_a_404(
     browser: Browser, live_clinic: Clinic, live_server: LiveServer
 ) -> None:
@@ -203,7 +223,9 @@ async def test_the_page_speaks_the_browsers_language_and_a_wrong_slug_is_a_404(
 
         response = await page.goto("/clinic/no-such-clinic")
         assert response is not None and response.status == 404
-        await expect(page.locator("h1")).to_have_text("We could not find this clinic")
+        # the server's own 404 page follows the browser's language too
+        await expect(page.locator("html")).to_have_attribute("lang", "de")
+        await expect(page.locator("h1")).to_have_text("Wir konnten diese Praxis nicht finden")
         await look(page, "clinic-not-found")
         assert not errors, errors
     finally:

@@ -67,10 +67,12 @@ async def test_the_desk_lists_live_holds_and_releases_one_for_every_page(
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("#token-error")).to_contain_text("unknown or was revoked")
     await expect(page.get_by_label("Admin key")).to_be_focused()
+    await expect(page.get_by_label("Admin key")).to_have_value("gk_not-a-real-key")  # kept, to be corrected
     await look(page, "desk-signin-error")
 
     await signed_in(page, staff.admin_key(live_clinic))
     assert "gk_" not in page.url
+    await expect(page.locator("#token")).to_have_value("")  # signed in: not left in the form
     await expect(page.get_by_role("heading", level=1)).to_have_text("Riverside Clinic: front desk")
     await expect(page.locator("#holds-heading")).to_be_focused()
     rows = page.locator("#hold-list tbody tr")

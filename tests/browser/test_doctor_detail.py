@@ -1,5 +1,5 @@
 """The doctor page (``/doctor``): join on the first click with popups blocked, an appointment's
-detail with its history, cancel with a reason, filters by status and dates, custom-hour days."""
+detail with its history, cancel with a reason, filters by status and dates, custom-hour days (shown, added, removed)."""
 
 from __future__ import annotations
 
@@ -240,3 +240,63 @@ async def test_custom_hours_are_not_listed_as_days_off(
     await expect(page.locator("#custom-hours-list")).to_contain_text("No days with custom hours planned")
     await expect(page.locator("#custom-hours-heading")).to_be_focused()
     await expect(days_off).to_have_count(1)
+
+
+async def test_the_doctor_adds_custom_hours_for_a_date_and_a_split_day(
+    live_server: LiveServer, live_clinic: Clinic, staff: Any, open_page: Any
+) -> None:
+    custom = local_day(live_clinic, live_clinic.at(4, 12))
+    off = local_day(live_clinic, live_clinic.at(5, 12))
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as http:
+        path = f"/v1/doctors/{live_clinic.doctor_id}/date-overrides"
+        r = await http.post(path, json={"date": off, "available": False})
+        assert r.status_code == 201, r.text
+    page = await signed_in(await open_page("/doctor", viewport=DESKTOP), staff.doctor_token(live_clinic.doctor_id))
+    form = page.locator("#custom-hours-form")
+    customs = page.locator("#custom-hours-list .override")
+
+    async def add(date: str, start: str, end: str) -> None:
+        await form.get_by_label("Date with other hours").fill(date)
+        await form.get_by_label("From").fill(start)
+        await form.get_by_label("Until").fill(end)
+        await form.get_by_role("button", name="Add custom hours").click()
+
+    await add(custom, "10:00", "12:00")
+    await expect(customs).to_have_count(1)
+    await expect(customs).to_contain_text("Open 10:00\N{EN DASH}12:00")
+    await expect(page.locator("#status")).to_contain_text("now has custom hours: 10:00\N{EN DASH}12:00")
+    # a second stretch the same day joins the first: a split day
+    await add(custom, "14:00", "16:00")
+    await expect(customs).to_contain_text("Open 10:00\N{EN DASH}12:00, 14:00\N{EN DASH}16:00")
+    await expect(page.locator(f'.agenda-day[data-day="{custom}"] h3')).to_contain_text(
+        "Custom hours 10:00\N{EN DASH}12:00, 14:00\N{EN DASH}16:00"
+    )
+    # overlapping and backwards hours are explained at the field, nothing sent
+    await add(custom, "11:00", "15:00")
+    await expect(page.locator("#custom-error")).to_have_text("These hours overlap the day's other custom hours.")
+    await expect(form.get_by_label("From")).to_be_focused()
+    await expect(form.get_by_label("From")).to_have_attribute("aria-invalid", "true")
+    await look(page, "doctor-custom-hours-overlap")
+    await add(custom, "17:00", "16:00")
+    await expect(page.locator("#custom-error")).to_have_text("The end must be after the start.")
+    await expect(form.get_by_label("Until")).to_be_focused()
+    # a day off becomes a day with custom hours
+    await add(off, "09:00", "11:00")
+    await expect(page.locator("#custom-error")).to_be_hidden()
+    await expect(page.locator("#status")).to_contain_text("instead of a day off")
+    await expect(customs).to_have_count(2)
+    await expect(page.locator("#override-list")).to_contain_text("No days off planned")
+
+    # the booking side offers exactly those hours on that date
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        r = await http.get(
+            f"/v1/doctors/{live_clinic.doctor_id}/slots",
+            params={
+                "appointment_type_id": live_clinic.type_30,
+                "from": f"{custom}T00:00:00Z",
+                "to": f"{custom}T23:59:00Z",
+                "tz": live_clinic.timezone,
+            },
+        )
+    starts = [s["start"][11:16] for s in r.json()["slots"] if s["start"].startswith(custom)]
+    assert starts == ["10:00", "10:30", "11:00", "11:30", "14:00", "14:30", "15:00", "15:30"], starts

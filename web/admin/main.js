@@ -1,12 +1,14 @@
 // The organisation's overview: sign in with a gk_… key (or the platform token and an organisation
 // slug or id); appointments across the organisation (filters, paging, details, cancel, rebook), the
-// doctors' weekly hours, booking secrets. Live over one stream of all its doctors' slot events.
+// doctors' weekly hours, booking secrets, the clinic's settings. Live over one stream of all its
+// doctors' slot events.
 
 import { Clock, browserZone } from "../common/time.js";
 import { DetailDialog } from "./detail.js";
 import { DoctorList } from "./doctors.js";
 import { AppointmentList } from "./list.js";
 import { Secrets } from "./secrets.js";
+import { Settings } from "./settings.js";
 import { Gateway, explain } from "../common/http.js";
 import { Notice } from "../common/notice.js";
 import { StaffSession, pastedToken } from "../common/session.js";
@@ -83,6 +85,7 @@ async function open(organisationId) {
   const list = new AppointmentList({ ...ctx, onOpen: (id) => detail.open(id) });
   new DoctorList($("doctor-list"), ctx).render();
   new Secrets(ctx).refresh();
+  new Settings(ctx).show(organisation);
 
   // One stream per 50 doctors (the gateway's limit): any slot event may be a booking, a
   // cancellation or a move somewhere in the list.

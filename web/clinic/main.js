@@ -233,14 +233,16 @@ function renderTimes() {
   const dayTimes = days.get(state.day);
   $("day-heading").textContent = dayLabel(dayTimes[0].start, formats.day);
   $("day-heading").hidden = false;
+  const pick = spreader(dayTimes);
   list.replaceChildren(
-    ...dayTimes.map((time) =>
-      el(
+    ...dayTimes.map((time) => {
+      const doctorId = pick(time);
+      return el(
         "li",
         {},
-        el("a", { className: "time", href: bookingUrl(time.doctors[0], time.iso), dataset: { slotStart: time.iso, doctorId: time.doctors[0] } }, formats.time.format(new Date(time.start))),
-      ),
-    ),
+        el("a", { className: "time", href: bookingUrl(doctorId, time.iso), dataset: { slotStart: time.iso, doctorId } }, formats.time.format(new Date(time.start))),
+      );
+    }),
   );
   // keep the keyboard where it was; if that time is gone, say so and land on the day's heading
   if (focusedStart) {
@@ -253,6 +255,17 @@ function renderTimes() {
   } else if (focusedDay) {
     $("days").querySelector(`[data-day="${CSS.escape(focusedDay)}"]`)?.focus();
   }
+}
+
+/**
+ * Which doctor a time of the day opens: of those free at it, the one with the most free times that
+ * day (the least booked), so "any doctor" spreads a day's bookings instead of filling the first
+ * doctor's diary; the directory's order (by name) breaks ties.
+ */
+function spreader(dayTimes) {
+  const free = new Map();
+  for (const time of dayTimes) for (const id of time.doctors) free.set(id, (free.get(id) || 0) + 1);
+  return (time) => time.doctors.reduce((best, id) => (free.get(id) > free.get(best) ? id : best));
 }
 
 function chooseDay(key) {

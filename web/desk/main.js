@@ -95,6 +95,7 @@ async function signIn(token, named) {
   fieldError("organisation", "");
   try {
     await open(named);
+    $("token").value = ""; // signed in: the key is kept in this tab's session only
     $("holds-heading").focus();
   } catch (error) {
     if (error.status === 404 || error.status === 403) {
@@ -111,7 +112,7 @@ $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const token = pastedToken($("token"));
   const named = $("organisation").value.trim();
-  $("token").value = "";
+  // what was typed stays until the sign-in works, so a mistake can be corrected
   if (!token) fieldError("token", "Please paste your admin key or the platform token.");
   else signIn(token, named);
 });

@@ -1,8 +1,8 @@
 // The doctor's date overrides: upcoming days off listed with Remove and a form to add one; days
-// with custom hours instead (set through the API) listed apart, as custom hours, with Remove.
+// with custom hours instead listed apart, as custom hours, with Remove and a form to add some.
 
 import { coalesce, el } from "../common/dom.js";
-import { addDays, dayKeyOf, hhmm } from "../common/zones.js";
+import { addDays, dayKeyOf, hhmm, minutesOf } from "../common/zones.js";
 
 const $ = (id) => document.getElementById(id);
 const dateFormat = new Intl.DateTimeFormat(undefined, { timeZone: "UTC", weekday: "long", day: "numeric", month: "long", year: "numeric" });
@@ -15,9 +15,14 @@ export class DaysOff {
     Object.assign(this, { api, doctor, notice, onError, onLoaded });
     this.path = `/v1/doctors/${encodeURIComponent(doctor.id)}/date-overrides`;
     this.refresh = coalesce(() => this.load());
+    this.overrides = [];
     $("day-off-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.add();
+    });
+    $("custom-hours-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.addHours();
     });
   }
 
@@ -28,6 +33,7 @@ export class DaysOff {
   async load() {
     const today = this.today();
     $("day-off-date").min = today;
+    $("custom-date").min = today;
     let overrides;
     try {
       overrides = await this.api.get(this.path, { from: today, to: addDays(today, 366) });
@@ -53,6 +59,7 @@ export class DaysOff {
     $("override-list").replaceChildren(list(overrides.filter((o) => !o.available), "No days off planned."));
     $("custom-hours-list").replaceChildren(list(overrides.filter((o) => o.available), "No days with custom hours planned."));
     for (const id of ["override-list", "custom-hours-list"]) $(id).setAttribute("aria-busy", "false");
+    this.overrides = overrides;
     this.onLoaded(overrides);
   }
 
@@ -77,6 +84,46 @@ export class DaysOff {
       await this.load();
     } catch (error) {
       if (error.status === 422) this.problem(error.detail || "This date cannot be a day off.");
+      else this.onError(error);
+    }
+  }
+
+  hoursProblem(text, field = null) {
+    $("custom-error").textContent = text;
+    $("custom-error").hidden = !text;
+    for (const id of ["custom-date", "custom-start", "custom-end"]) {
+      $(id).setAttribute("aria-invalid", String(Boolean(text) && (field === null || field === id)));
+    }
+    if (text) $(field || "custom-date").focus();
+  }
+
+  /** Custom hours on a date: one stretch per submission, joining the day's others (a split day). */
+  async addHours() {
+    const date = $("custom-date").value;
+    const start = minutesOf($("custom-start").value);
+    const end = $("custom-end").value === "00:00" ? 1440 : minutesOf($("custom-end").value);
+    if (!date) return this.hoursProblem("Please pick a date.", "custom-date");
+    if (date < this.today()) return this.hoursProblem("Please pick today or a later date.", "custom-date");
+    if (Number.isNaN(start) || Number.isNaN(end)) return this.hoursProblem("Please give both times, like 09:00 and 13:00.", "custom-start");
+    if (end <= start) return this.hoursProblem("The end must be after the start.", "custom-end");
+    if (start % 5 || end % 5) return this.hoursProblem("Times go in steps of 5 minutes.", "custom-start");
+    const existing = this.overrides.find((o) => o.date === date);
+    const kept = existing?.available ? existing.windows.map((w) => ({ start_minute: w.start_minute, end_minute: w.end_minute })) : [];
+    if (kept.some((w) => start < w.end_minute && w.start_minute < end)) {
+      return this.hoursProblem("These hours overlap the day's other custom hours.", "custom-start");
+    }
+    this.hoursProblem("");
+    this.notice.clear();
+    const windows = [...kept, { start_minute: start, end_minute: end }].sort((a, b) => a.start_minute - b.start_minute);
+    try {
+      await this.api.post(this.path, { date, windows });
+      const hours = windows.map((w) => `${hhmm(w.start_minute)}–${hhmm(w.end_minute)}`).join(", ");
+      const instead = existing && !existing.available ? " instead of a day off" : "";
+      this.notice.say(`${dateLabel(date)} now has custom hours${instead}: ${hours}. Booking pages offer only these.`);
+      $("custom-date").value = "";
+      await this.load();
+    } catch (error) {
+      if (error.status === 422) this.hoursProblem(error.detail || "These hours are not valid.");
       else this.onError(error);
     }
   }

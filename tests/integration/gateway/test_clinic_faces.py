@@ -117,3 +117,24 @@ def test_every_page_of_ours_links_the_icon() -> None:
     assert len(pages) >= 9
     missing = [str(p.relative_to(web)) for p in pages if '<link rel="icon" href="/favicon.svg"' not in p.read_text()]
     assert missing == []
+
+
+async def test_the_pages_the_server_writes_speak_the_readers_language(client: Client, clinic: Clinic) -> None:
+    german = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
+    pages = {
+        "/clinic/no-such-clinic": ("Wir konnten diese Praxis nicht finden", "We could not find this clinic"),
+        "/book/not-a-doctor": ("Wir konnten diese Buchungsseite nicht öffnen", "We could not open this booking page"),
+        f"/book/{clinic.doctor_id}?appointment_type_id=00000000-0000-0000-0000-000000000000": (
+            "ist diese Terminart nicht online buchbar",
+            "has no appointment of this kind to book online",
+        ),
+        "/manage/mng_x.y": ("kein gültiger Link zur Verwaltung einer Buchung", "not a valid link to manage a booking"),
+    }
+    for path, (in_german, in_english) in pages.items():
+        r = await client.get(path, headers=german)
+        assert r.status_code == 404, path
+        assert '<html lang="de">' in r.text and in_german in r.text and in_english not in r.text, path
+        assert r.headers["content-language"] == "de" and r.headers["vary"] == "Accept-Language", path
+        r = await client.get(path, headers={"Accept-Language": "fr-FR,fr;q=0.9"})  # one we do not write
+        assert '<html lang="en">' in r.text and in_english in r.text, path
+        assert r.headers["content-language"] == "en", path

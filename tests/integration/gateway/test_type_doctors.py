@@ -111,6 +111,33 @@ async def test_a_type_limited_to_some_doctors_is_offered_by_those_only(client: C
     assert status == 200 and body["slots"], body
 
 
+async def test_a_hold_taken_before_the_type_was_limited_to_others_cannot_be_confirmed(
+    client: Client, admin: Headers
+) -> None:
+    w = await build(client, admin)
+    c = w.clinic
+    me = await patient(client, c)
+    r = await client.post(
+        "/v1/holds", json={"doctor_id": c.doctor_id, "appointment_type_id": c.type_30, "start": c.at(2, 10)}, headers=me
+    )
+    assert r.status_code == 201, r.text
+    held = r.json()
+    r = await client.put(
+        f"/v1/admin/appointment-types/{c.type_30}/doctors", json={"doctor_ids": [w.second]}, headers=w.org_admin
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"/v1/holds/{held['hold_id']}/confirm",
+        json={"patient": {"name": "Ada", "email": "ada@example.org"}},
+        headers={**me, "X-Hold-Token": held["hold_token"]},
+    )
+    assert (r.status_code, r.json()["code"], r.json()["reason"]) == (422, "not_bookable", "not_offered"), r.text
+    r = await client.get("/v1/appointments", params={"doctor_id": c.doctor_id}, headers=w.org_admin)
+    assert r.json()["items"] == []  # nothing was written
+    r = await client.delete(f"/v1/holds/{held['hold_id']}", headers={**me, "X-Hold-Token": held["hold_token"]})
+    assert r.status_code == 204  # the hold was kept, for its owner to let go
+
+
 async def test_only_doctors_of_the_types_organisation_and_only_its_admins(client: Client, admin: Headers) -> None:
     w = await build(client, admin)
     path = f"/v1/admin/appointment-types/{w.clinic.type_30}/doctors"
