@@ -63,7 +63,7 @@ bench: install ## Benchmark (under 5 min): prints a table, writes bench-report.j
 	@servers="$$($(PYTHON) -m gateway.devservers env)" || exit 1; \
 	env $$servers $(PYTHON) -m loadtests.bench
 
-faults: install ## Fault suite (a few minutes): Redis and Postgres restarted, a gateway killed, a slow lossy Redis link, each under a swarm on throwaway servers of its own, with a verdict (FAULTS=a,b picks)
+faults: install ## Fault suite (a few minutes): Redis and Postgres restarted, a gateway killed, a slow lossy Redis link, one gateway's clock jumped, each under a swarm on throwaway servers of its own, with a verdict (FAULTS=a,b picks)
 	$(PYTHON) -m loadtests.faults $(if $(FAULTS),--only $(FAULTS))
 
 lint: install ## ruff (lint and format check) and mypy --strict

@@ -32,10 +32,9 @@ logger = logging.getLogger("gateway.abuse")
 
 
 class ReserveArgs(msgspec.Struct, array_like=True, frozen=True):
-    now_ms: int
     limit: int
     member: str
-    deadline_ms: int
+    ttl_ms: int
 
 
 RESERVE = Script("gateway", "live_holds_reserve", ReserveArgs, lambda reply: bool(reply))
@@ -63,8 +62,9 @@ class LiveHolds:
     def _key(self, organisation_id: uuid.UUID | None, patient_ref: str) -> str:
         return f"{self.prefix}:lh:{organisation_id}:{patient_ref}"
 
-    async def reserve(self, who: Principal, now_ms: int, ttl_ms: int) -> str | None:
-        """Take a place for one more hold of ``who``; returns its reservation (``None``: not counted).
+    async def reserve(self, who: Principal, ttl_ms: int) -> str | None:
+        """Take a place for one more hold of ``who``, for ``ttl_ms`` at most (Redis's clock); returns
+        its reservation (``None``: not counted).
 
         Raises:
             RateLimited: ``too_many_holds``.
@@ -73,7 +73,7 @@ class LiveHolds:
             return None
         member = f"pending:{uuid.uuid4()}"
         key = self._key(who.organisation_id, who.patient_ref)
-        args = ReserveArgs(now_ms=now_ms, limit=self.limit, member=member, deadline_ms=now_ms + ttl_ms)
+        args = ReserveArgs(limit=self.limit, member=member, ttl_ms=ttl_ms)
         if not await self.batcher.run(RESERVE.call([key], args)):
             raise RateLimited(
                 f"You already hold {self.limit} slot(s); confirm or release one first.",

@@ -18,6 +18,8 @@ from holds.scripts import Cold, Held
 
 logger = logging.getLogger("holds.engine")
 
+CLOCK_NOTICE_MS = 2000
+"""A change this large in how far this process's clock is from Redis's is logged (a warning)."""
 WARM_TTL_MS = 3_600_000
 """How long a doctor's booked cells count as warm before they are re-read from Postgres."""
 
@@ -132,9 +134,42 @@ class HoldEngine:
         self._stale = stale
         self._log_max = log_max
         self._history_ms = history_ms
+        self._ahead_ms = 0
+        """How far this process's wall clock runs ahead of Redis's (learnt from every new deadline)."""
         self.on_resync: list[Callable[[uuid.UUID], None]] = []
         """Called with the doctor's id right after :meth:`resync` announced it: this process's
         caches forget the doctor's schedule before the edit's answer leaves."""
+
+    def _estimated_deadline(self, ttl_ms: int) -> tuple[int, int]:
+        """This process's clock now, and where a hold living ``ttl_ms`` from now goes in the sweeper's
+        index (both epoch ms).
+
+        The index only needs to wake the sweeper no later than the real deadline, which the Redis
+        clock sets inside the script. Waking a little early is harmless (the sweeper re-checks in
+        Lua and files the exact deadline), so the estimate is pulled forward by a margin, and made
+        on Redis's clock as last seen: this process's own may be off by any amount (a stepped or
+        drifting clock), and one running ahead would file every lapse late by as much.
+        """
+        local_ms = to_ms(datetime.now(UTC))
+        return local_ms, local_ms - self._ahead_ms + ttl_ms - 1000
+
+    async def _check_filed(
+        self, due_key: str, member: str, local_ms: int, filed: int, deadline_ms: int, ttl_ms: int
+    ) -> None:
+        """Learn how far this process's clock is ahead of Redis's from a deadline Redis just set
+        (``deadline_ms - ttl_ms`` was Redis's now), and move the sweeper's entry forward to the
+        deadline when it was filed after it (the clock jumped ahead since it was last learnt)."""
+        ahead = local_ms - (deadline_ms - ttl_ms)
+        if abs(ahead - self._ahead_ms) > CLOCK_NOTICE_MS:
+            logger.warning(
+                "this process's clock is %d ms %s Redis's; hold deadlines follow Redis's",
+                abs(ahead), "ahead of" if ahead > 0 else "behind",
+                extra={"action": "holds.clock_skew", "ahead_ms": ahead},
+            )  # fmt: skip
+        self._ahead_ms = ahead
+        if filed > deadline_ms:
+            # LT: never undo a sooner entry (the sweeper re-files a confirm's later deadline itself)
+            await self.batcher.execute(("ZADD", due_key, "LT", deadline_ms, member))
 
     def _doctor_keys(self, doctor: str) -> list[str]:
         """The keys every doctor script gets first: seq, replay log, deadline and interval index."""
@@ -197,12 +232,15 @@ class HoldEngine:
         ))  # fmt: skip
         due_key = self.keys.due_shard(doctor) if self.batcher.cluster is None else await self._due_key(doctor)
         healed = False
+        member = f"{doctor}|{hold}"
         for _ in range(3):
             # One round trip: the script and the sweeper's index entry travel in one pipeline (with
             # the other requests' commands of this moment, see holds/batch.py). A
             # losing hold leaves an index entry the sweeper drops at its deadline.
-            result = await self.batcher.run(call, ("ZADD", due_key, _estimated_deadline(ttl_ms), f"{doctor}|{hold}"))
+            local_ms, filed = self._estimated_deadline(ttl_ms)
+            result = await self.batcher.run(call, ("ZADD", due_key, filed, member))
             if isinstance(result, Held):
+                await self._check_filed(due_key, member, local_ms, filed, result.deadline_ms, ttl_ms)
                 return NewHold(hold_id, token, from_ms(result.deadline_ms), result.seq)
             if isinstance(result, Cold):
                 await self.warm(doctor_id, await self._warmer(doctor_id))
@@ -280,15 +318,21 @@ class HoldEngine:
         """
         if not doctor_ids:
             return []
-        now = f"({to_ms(datetime.now(UTC))}"
-        replies = await self.batcher.execute(
-            *(("ZRANGEBYSCORE", self.keys.holds(str(d)), now, "+inf", "WITHSCORES") for d in doctor_ids)
+        # "Now" is Redis's clock, which set the deadlines (this process's may be off): read with the
+        # indexes, the lapsed entries the sweeper has not reached yet (a second's worth) left out here
+        clock, *replies = await self.batcher.execute(
+            ("TIME",), *(("ZRANGEBYSCORE", self.keys.holds(str(d)), "-inf", "+inf", "WITHSCORES") for d in doctor_ids)
         )
+        if isinstance(clock, Exception):
+            raise clock
+        now = int(clock[0]) * 1000 + int(clock[1]) // 1000
         found = []
         for doctor_id, reply in zip(doctor_ids, replies, strict=True):
             if isinstance(reply, Exception):
                 raise reply
             for member, score in reply:  # (member, score) pairs: the client pairs WITHSCORES replies
+                if float(score) <= now:
+                    continue
                 # hold_id|start_iso|end_iso|start_ms|block_ms; the earlier form (hold_id|start_ms|block_ms) names
                 # no end of its own, so its blocked-until stands for it
                 parts = str(member).split("|")
@@ -317,16 +361,15 @@ class HoldEngine:
             *self._announce(str(state.doctor_id)), hold_id=str(state.hold_id), token_hash=token_hash(token),
             grace_ms=grace_ms,
         )  # fmt: skip
+        member = f"{state.doctor_id}|{state.hold_id}"
+        due_key = await self._due_key(str(state.doctor_id))
+        local_ms, filed = self._estimated_deadline(grace_ms)
         result = await self.batcher.run(
-            lua.CONFIRM_BEGIN.call(self._hold_keys(state), args),
-            (
-                "ZADD",
-                await self._due_key(str(state.doctor_id)),
-                _estimated_deadline(grace_ms),
-                f"{state.doctor_id}|{state.hold_id}",
-            ),
+            lua.CONFIRM_BEGIN.call(self._hold_keys(state), args), ("ZADD", due_key, filed, member)
         )
         outcome = cast(BeginOutcome, result.status)
+        if outcome == "ok" and result.detail:
+            await self._check_filed(due_key, member, local_ms, filed, int(result.detail), grace_ms)
         return outcome, result.detail if outcome in ("booked", "gone") else None
 
     async def end_confirm(
@@ -442,13 +485,6 @@ class HoldEngine:
 
 _FAR_FUTURE_MS = 2**52
 """An upper bound for "every hold" (year 142,000; exact in a Lua number)."""
-
-
-def _estimated_deadline(ttl_ms: int) -> int:
-    # The index only needs to wake the sweeper no later than the real deadline, which the Redis
-    # clock sets inside the script. Waking a little early is harmless (the sweeper re-checks in
-    # Lua and files the exact deadline), so the local estimate is pulled forward by a margin.
-    return to_ms(datetime.now(UTC)) + ttl_ms - 1000
 
 
 __all__ = ["CELL_MS", "BookedInterval", "HoldEngine", "HoldState", "LiveHold", "NewHold", "Snapshot"]

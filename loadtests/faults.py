@@ -1,6 +1,6 @@
 """The fault suite: each fault under a swarm, on throwaway servers of its own, with a verdict.
 
-    python -m loadtests.faults [--only redis_restart,postgres_restart,gateway_kill,slow_redis]
+    python -m loadtests.faults [--only redis_restart,postgres_restart,gateway_kill,slow_redis,clock_jump]
     make faults
 
 Faults (each starts its own Postgres and Redis in a temporary directory, never the machine's):
@@ -22,8 +22,15 @@ After each: the consistency check (``loadtests/consistency.py``: no overlap, eve
 for, nothing alive past its deadline) plus the fault's own checks. Each fault prints its lines
 and ``<fault>: OK`` or ``<fault>: FAILED``; the exit status is 1 when any failed.
 
-Not covered: clock jumps on one gateway (faking one process's clock needs libfaketime or a test
-hook in the gateway; neither is here).
+- ``clock_jump``: two gateways on the same stores, the second on a wall clock of its own
+  (``loadtests/skewclock.py``), jumped 10 minutes ahead, then 10 minutes behind, then back, under
+  a swarm on both and a live stream of each swarm doctor on each. Holds still lapse on Redis time
+  (a probe hold of each jump seen expired within 1.5 s of its deadline); every stream sees every
+  event exactly once. What a skewed clock legitimately changes is printed, not failed: a session
+  minted on the gateway ahead is refused by the other as ``401 token_not_yet_valid`` (and the
+  other's on the one behind), and the gateway behind offers and holds slots that have already
+  started by real time (its ``now`` is its own clock); only answers other than 200 or a 401
+  naming the clock fail.
 """
 
 from __future__ import annotations
@@ -37,21 +44,25 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import asyncpg
 import httpx
+import jwt
+from redis.asyncio import Redis
 
 from gateway.settings import Settings
+from holds.keys import Keys
+from loadtests import skewclock
 from loadtests.consistency import Verdict, check
-from loadtests.harness import LocalGateway, make_clinic, raise_open_files, sessions, start_gateway, stop_gateway
+from loadtests.harness import LocalGateway, iso, make_clinic, raise_open_files, sessions, start_gateway, stop_gateway
 from loadtests.swarm import Tally, slot_starts, swarm
 from loadtests.throwaway import ThrowawayPostgres, free_port, stores
 from store.pool import server_settings
 
-FAULTS = ("redis_restart", "postgres_restart", "gateway_kill", "slow_redis")
+FAULTS = ("redis_restart", "postgres_restart", "gateway_kill", "slow_redis", "clock_jump")
 
 
 @dataclass
@@ -254,9 +265,9 @@ async def _consistency(gw: LocalGateway, tally: Tally, outcome: Outcome, since: 
     _errors_logged(gw, outcome)
 
 
-def _swarm_lines(tally: Tally, seconds: float, outcome: Outcome) -> None:
+def _swarm_lines(tally: Tally, seconds: float, outcome: Outcome, label: str = "swarm") -> None:
     outcome.lines.append(
-        f"swarm: {len(tally.holds)} holds, {tally.booked} booked in {seconds:.0f} s ({tally.summary()})"
+        f"{label}: {len(tally.holds)} holds, {tally.booked} booked in {seconds:.0f} s ({tally.summary()})"
     )
     outcome.expect(not tally.server_errors(), f"server errors other than 503: {tally.server_errors()}")
     outcome.expect(tally.booked > 0, "the swarm booked nothing: the fault was not tried under load")
@@ -474,11 +485,274 @@ async def slow_redis(outcome: Outcome, users: int) -> None:
             await proxy.close()
 
 
+# --- a wall clock that jumps on one gateway -------------------------------------------------------
+
+
+async def _answer(response: httpx.Response) -> str:
+    """``status`` or ``status code`` (the error's code) of an answer, for the report."""
+    if response.status_code < 400:
+        return str(response.status_code)
+    code = ""
+    with contextlib.suppress(ValueError, AttributeError):
+        code = str(response.json().get("code", ""))
+    return f"{response.status_code} {code}".strip()
+
+
+async def _minted(http: httpx.AsyncClient, url: str, slug: str) -> tuple[str, float]:
+    """A new session minted by ``url``, and its ``iat`` less real time: that gateway's clock skew."""
+    r = await http.post(f"{url}/v1/sessions", json={"organisation_slug": slug})
+    r.raise_for_status()
+    token = str(r.json()["token"])
+    issued = jwt.decode(token, options={"verify_signature": False})["iat"]
+    return token, float(issued) - time.time()
+
+
+async def _redis_ms(redis: Redis) -> int:
+    seconds, micros = await redis.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+async def _lapse(redis: Redis, key: str, within: float = 10.0) -> float | None:
+    """Seconds (Redis time) between a hold's deadline and the moment it was seen expired; ``None``
+    when it was still held ``within`` seconds after its deadline (polled every 0.1 s, so the
+    answer is late by that at most)."""
+    while True:
+        status, deadline = cast("list[str | None]", await redis.hmget(key, ["status", "deadline"]))
+        now = await _redis_ms(redis)
+        if deadline is None:
+            return None
+        if status == "expired":
+            return (now - int(deadline)) / 1000
+        if status not in ("held", "confirming"):
+            return None
+        if now > int(deadline) + within * 1000:
+            return None
+        await asyncio.sleep(0.1)
+
+
+async def _doctor_seq(http: httpx.AsyncClient, url: str, doctor: str, type_id: str) -> int:
+    starts = slot_starts(2)
+    r = await http.get(
+        f"{url}/v1/doctors/{doctor}/slots", params={"appointment_type_id": type_id, "from": starts[0], "to": starts[1]}
+    )
+    r.raise_for_status()
+    return int(r.json()["seq"])
+
+
+async def clock_jump(outcome: Outcome, users: int, jump_seconds: float = 600) -> None:
+    """Two gateways on one Postgres and Redis; the second's wall clock jumps forward, then back,
+    under a swarm on both (see loadtests/skewclock.py)."""
+    async with stores() as (pg, redis_server):
+        offset = pg.workdir / "clock-offset"
+        skewclock.jump(offset, 0)
+        steady = await _gateway(pg, redis_server.url)
+        names = ("GATEWAY_DB_SCHEMA", "GATEWAY_REDIS_PREFIX", "GATEWAY_ADMIN_TOKEN", "GATEWAY_SECRET_KEY")
+        shared = {name: steady.env[name] for name in names}
+        skewed = await _gateway(pg, redis_server.url, **shared, **skewclock.environment(offset, base={}))
+        redis = Redis.from_url(redis_server.url, decode_responses=True)
+        keys = Keys(steady.env["GATEWAY_REDIS_PREFIX"])
+        watchers: list[tuple[str, Watcher]] = []
+        watch_tasks: list[asyncio.Task[None]] = []
+        watching = asyncio.Event()
+        try:
+            # four doctors: the swarm's three, and one for the probes alone (no swarm hold meets them)
+            clinic = await _clinic(steady, doctors=4)
+            crowd = replace(clinic, doctor_ids=clinic.doctor_ids[:3])
+            probe_doctor = clinic.doctor_ids[3]
+            async with httpx.AsyncClient(base_url=steady.url, timeout=30) as http:
+                admin = {"Authorization": f"Bearer {steady.admin_token}"}
+                r = await http.post(
+                    "/v1/admin/appointment-types",
+                    json={"organisation_id": clinic.organisation_id, "name": "5 min", "duration_minutes": 5,
+                          "hold_ttl_seconds": 15, "max_advance_days": 365},
+                    headers=admin,
+                )  # fmt: skip
+                r.raise_for_status()
+                short_type = str(r.json()["id"])
+            half = max(1, users // 2)
+            on_steady = await sessions(steady.url, clinic.slug, half)
+            on_skewed = await sessions(skewed.url, clinic.slug, half)
+            for url in (steady.url, skewed.url):
+                for doctor in crowd.doctor_ids:
+                    watcher = Watcher([url], doctor)
+                    watchers.append((url, watcher))
+                    watch_tasks.append(asyncio.create_task(watcher.run(watching)))
+            await asyncio.wait_for(asyncio.gather(*(w.connected.wait() for _, w in watchers)), 20)
+            async with httpx.AsyncClient(timeout=15) as http:
+                begin = {d: await _doctor_seq(http, steady.url, d, clinic.type_id) for d in crowd.doctor_ids}
+                stop = asyncio.Event()
+                began = time.monotonic()
+                swarms = (
+                    asyncio.create_task(swarm(steady.url, crowd, on_steady, stop)),
+                    asyncio.create_task(swarm(skewed.url, crowd, on_skewed, stop)),
+                )
+                lapses: list[tuple[float, asyncio.Task[float | None]]] = []
+                phases: list[tuple[str, float]] = [("real", time.monotonic())]
+                await asyncio.sleep(4)
+                for n, skew in enumerate((jump_seconds, -jump_seconds)):
+                    skewclock.jump(offset, skew)
+                    phases.append((f"{skew:+.0f} s", time.monotonic()))
+                    phase_end = time.monotonic() + 8
+                    await asyncio.sleep(0.3)  # the skewed process looks at the offset every 50 ms
+                    await _clock_probes(
+                        outcome, http, steady.url, skewed.url, clinic.slug, skew, probe_doctor,
+                        clinic.type_id, short_type, slot_starts(4)[n], redis, keys, lapses,
+                    )  # fmt: skip
+                    await asyncio.sleep(max(0.0, phase_end - time.monotonic()))
+                skewclock.jump(offset, 0)
+                phases.append(("real again", time.monotonic()))
+                await asyncio.sleep(4)
+                stop.set()
+                tallies = await asyncio.gather(*swarms)
+                seconds = time.monotonic() - began
+                for label, tally in zip(("steady", "skewed"), tallies, strict=True):
+                    _swarm_lines(tally, seconds, outcome, label=f"swarm on the {label} gateway")
+                    counts = []
+                    for (name, since), (_, until) in zip(phases, [*phases[1:], ("", float("inf"))], strict=True):
+                        given = sum(1 for _, _, at in tally.holds if since <= at < until)
+                        counts.append(f"{name} {given}")
+                        outcome.expect(given > 0, f"the {label} gateway gave no hold while its clock was {name}")
+                    outcome.lines.append(f"  holds given while the skewed clock was: {', '.join(counts)}")
+                for skew, task in lapses:
+                    late = await task
+                    outcome.lines.append(
+                        f"lapse: a hold made on the skewed gateway at {skew:+.0f} s "
+                        + (f"expired {late:.2f} s after its deadline (Redis time)" if late is not None
+                           else "was still held 10 s after its deadline")
+                    )  # fmt: skip
+                    outcome.expect(
+                        late is not None and late <= 1.5,
+                        f"a hold made at {skew:+.0f} s did not lapse within 1.5 s of its deadline",
+                    )
+                holds = [(doctor, hold) for tally in tallies for doctor, hold, _ in tally.holds]
+                outcome.take(await check(Settings.from_env(steady.store_env()), holds, settle=25))
+                await asyncio.sleep(1.5)  # the last lapses are announced within a second
+                final = {d: await _doctor_seq(http, steady.url, d, clinic.type_id) for d in crowd.doctor_ids}
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and any(  # noqa: ASYNC110 - polls other tasks' lists
+                (w.ids[-1] if w.ids else 0) < final[w.doctor] for _, w in watchers
+            ):
+                await asyncio.sleep(0.2)
+            for label, url in (("steady", steady.url), ("skewed", skewed.url)):
+                mine = [w for u, w in watchers if u == url]
+                complete = sum(
+                    1
+                    for w in mine
+                    if [i for i in w.ids if i <= final[w.doctor]]
+                    == list(range(begin[w.doctor] + 1, final[w.doctor] + 1))
+                )
+                events = sum(final[w.doctor] - begin[w.doctor] for w in mine)
+                resyncs = sum(w.types.count("resync") for w in mine)
+                reconnects = sum(w.reconnects for w in mine)
+                outcome.lines.append(
+                    f"streams on the {label} gateway: {complete} of {len(mine)} saw every one of {events} events"
+                    f" exactly once, {resyncs} resyncs, {reconnects} reconnects"
+                )
+                outcome.expect(
+                    complete == len(mine),
+                    f"{len(mine) - complete} streams on the {label} gateway missed or repeated an event",
+                )
+            _errors_logged(steady, outcome)
+            _errors_logged(skewed, outcome)
+        finally:
+            watching.set()
+            for task in watch_tasks:
+                task.cancel()
+            await asyncio.gather(*watch_tasks, return_exceptions=True)
+            await redis.aclose()
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(stop_gateway, skewed)
+            await asyncio.to_thread(stop_gateway, steady)
+
+
+async def _clock_probes(
+    outcome: Outcome,
+    http: httpx.AsyncClient,
+    steady: str,
+    skewed: str,
+    slug: str,
+    skew: float,
+    doctor: str,
+    type_id: str,
+    short_type: str,
+    lapse_start: str,
+    redis: Redis,
+    keys: Keys,
+    lapses: list[tuple[float, asyncio.Task[float | None]]],
+) -> None:
+    """What the jump does, asked of both gateways right after it (the swarm still running)."""
+    # its sessions carry its clock: iat tells what the skewed gateway thinks the time is
+    skewed_token, measured = await _minted(http, skewed, slug)
+    steady_token, _ = await _minted(http, steady, slug)
+    outcome.lines.append(
+        f"clock jumped {skew:+.0f} s on the skewed gateway (its new session's iat says {measured:+.1f} s)"
+    )
+    outcome.expect(abs(measured - skew) < 3, f"the skewed gateway's clock reads {measured:+.1f} s, not {skew:+.0f} s")
+    # sessions across gateways: the one behind sees the other's iat in the future, beyond the leeway
+    answers = {
+        "its session on the steady gateway": await http.get(
+            f"{steady}/v1/me", headers={"Authorization": f"Bearer {skewed_token}"}
+        ),
+        "a steady session on it": await http.get(
+            f"{skewed}/v1/me", headers={"Authorization": f"Bearer {steady_token}"}
+        ),
+    }
+    said = {what: await _answer(r) for what, r in answers.items()}
+    outcome.lines.append("  tokens: " + "; ".join(f"{what}: {answer}" for what, answer in said.items()))
+    for what, answer in said.items():
+        outcome.expect(
+            answer in ("200", "401 token_not_yet_valid", "401 token_expired"),
+            f"{what} at {skew:+.0f} s answered {answer}, not 200 or a 401 naming the clock",
+        )
+    # a hold on the skewed gateway must still lapse by Redis time, whatever the gateway's clock says
+    session = {"Authorization": f"Bearer {skewed_token}"}
+    r = await http.post(
+        f"{skewed}/v1/holds", json={"doctor_id": doctor, "appointment_type_id": type_id, "start": lapse_start},
+        headers=session,
+    )  # fmt: skip
+    if r.status_code == 201:
+        key = keys.hold(doctor, r.json()["hold_id"])
+        lapses.append((skew, asyncio.create_task(_lapse(redis, key))))
+    else:
+        outcome.problems.append(f"the lapse probe's hold at {skew:+.0f} s answered {await _answer(r)}")
+    # which slots each offers around real now: "now" decides what has started (design: the gateway's clock)
+    real_now = datetime.now(UTC)
+    window = {"appointment_type_id": short_type, "from": iso(real_now - timedelta(minutes=15)),
+              "to": iso(real_now + timedelta(minutes=15))}  # fmt: skip
+    first: dict[str, datetime] = {}
+    for label, url in (("steady", steady), ("skewed", skewed)):
+        r = await http.get(f"{url}/v1/doctors/{doctor}/slots", params=window)
+        r.raise_for_status()
+        starts = [datetime.fromisoformat(s["start"].replace("Z", "+00:00")) for s in r.json()["slots"]]
+        if starts:
+            first[label] = starts[0]
+    shown = ", ".join(f"{label} {(at - real_now).total_seconds() / 60:+.1f} min" for label, at in first.items())
+    outcome.lines.append(f"  first 5-minute slot offered, from real now: {shown}")
+    started = first.get("skewed")
+    if started is not None and started < real_now:
+        # the skewed gateway offers a slot that has started: does it let it be held, and the steady one?
+        body = {"doctor_id": doctor, "appointment_type_id": short_type, "start": iso(started)}
+        on_steady = await http.post(
+            f"{steady}/v1/holds", json=body, headers={"Authorization": f"Bearer {steady_token}"}
+        )
+        on_skewed = await http.post(f"{skewed}/v1/holds", json=body, headers=session)
+        outcome.lines.append(
+            f"  a slot that started {(real_now - started).total_seconds() / 60:.1f} min ago (real time): held on"
+            f" the steady gateway {await _answer(on_steady)}, on the skewed {await _answer(on_skewed)}"
+        )
+        if on_skewed.status_code == 201:
+            hold = on_skewed.json()
+            await http.delete(
+                f"{skewed}/v1/holds/{hold['hold_id']}", headers=session | {"X-Hold-Token": hold["hold_token"]}
+            )
+
+
 RUNNERS: dict[str, Callable[[Outcome, int], Awaitable[None]]] = {
     "redis_restart": redis_restart,
     "postgres_restart": postgres_restart,
     "gateway_kill": gateway_kill,
     "slow_redis": slow_redis,
+    "clock_jump": clock_jump,
 }
 
 

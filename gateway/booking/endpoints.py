@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -79,7 +78,7 @@ async def create_hold(request: Request[Any, Any, Any], data: JSONBody[schemas.Ho
     caller = await require_principal(request)
     await rate_limit(svc, request, caller, "holds")
     # the reservation lives 30 s at most should this process die before settling it
-    reservation = await svc.live_holds.reserve(caller, int(time.time() * 1000), 30_000)
+    reservation = await svc.live_holds.reserve(caller, 30_000)
     try:
         held = await svc.booking.hold(data, caller, origin_check(svc, request))
     except BaseException:

@@ -6,8 +6,10 @@ import asyncio
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import cast
 
+import pytest
 from redis.asyncio import Redis
 
 from holds.engine import BookedInterval, HoldEngine, NewHold
@@ -126,6 +128,58 @@ async def test_confirm_extends_the_hold_so_the_sweeper_leaves_it(redis: Redis, k
     assert await engine.begin_confirm(state, new.token, 5_000) == ("booked", str(appointment_id))
     logged = await events(redis, keys, doctor)
     assert [e["type"] for e in logged] == ["slot.held", "slot.booked"]
+
+
+def skew_clock(monkeypatch: pytest.MonkeyPatch, offset: timedelta) -> None:
+    """This "process"'s wall clock reads ``offset`` away from Redis's (a stepped or drifting clock)."""
+
+    class Skewed(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Skewed:
+            real = datetime.now(tz) + offset
+            return cls.fromtimestamp(real.timestamp(), tz)
+
+    monkeypatch.setattr("holds.engine.datetime", Skewed)
+
+
+@pytest.mark.parametrize("offset", [timedelta(minutes=10), timedelta(minutes=-10)], ids=["ahead", "behind"])
+async def test_holds_lapse_on_redis_time_whatever_the_process_clock_says(
+    redis: Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch, offset: timedelta
+) -> None:
+    # The fault suite's clock_jump: a gateway whose clock jumped 10 minutes ahead filed its holds in
+    # the sweeper's index 10 minutes late, so they stayed "held" (and counted as live) that long.
+    engine = engine_for(redis, keys)
+    doctor = uuid.uuid4()
+    skew_clock(monkeypatch, offset)
+    held = await take(engine, doctor, START, 30, ttl_ms=200)
+    confirming = await take(engine, doctor, START + timedelta(hours=1), 30)
+    assert held is not None and confirming is not None
+    state = await engine.state(doctor, confirming.hold_id)
+    assert state is not None
+    assert await engine.begin_confirm(state, confirming.token, 200) == ("ok", None)  # and its process dies
+    filed = cast("list[tuple[str, float]]", await redis.zrange(keys.due, 0, -1, withscores=True))
+    for entry, deadline in filed:
+        hold = await redis.hgetall(keys.hold(doctor, entry.partition("|")[2]))
+        assert deadline <= int(hold["deadline"]), "filed for the sweeper after the hold's deadline"
+    await asyncio.sleep(0.4)
+    assert await engine.expire_due() == 2
+    for new in (held, confirming):
+        assert await redis.hget(keys.hold(doctor, new.hold_id), "status") == "expired"
+
+
+async def test_the_live_holds_listed_are_live_by_redis_time(
+    redis: Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the front desk's list: a process whose clock ran 10 minutes ahead listed no live hold at all
+    engine = engine_for(redis, keys)
+    doctor = uuid.uuid4()
+    lapsing = await take(engine, doctor, START, 30, ttl_ms=100)
+    live = await take(engine, doctor, START + timedelta(hours=1), 30)
+    assert lapsing is not None and live is not None
+    await asyncio.sleep(0.2)  # the first has lapsed; no sweep has run
+    for offset in (timedelta(minutes=10), timedelta(minutes=-10)):
+        skew_clock(monkeypatch, offset)
+        assert [h.hold_id for h in await engine.live_holds([doctor])] == [live.hold_id]
 
 
 async def test_cold_doctor_is_rewarmed_from_the_store_before_holding(redis: Redis, keys: Keys) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -58,6 +59,21 @@ async def test_one_session_holds_two_slots_at_most(guarded: Client, admin: dict[
     assert (await hold(guarded, clinic, 12, me)).status_code == 201
     # staff are not limited
     assert [(await hold(guarded, clinic, h, admin)).status_code for h in (13, 14, 15)] == [201, 201, 201]
+
+
+@pytest.mark.parametrize("skew", [1200, -1200], ids=["ahead", "behind"])
+async def test_the_live_holds_limit_counts_on_redis_time_whatever_the_gateway_clock_says(
+    guarded: Client, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch, skew: int
+) -> None:
+    # The fault suite's clock_jump: a gateway further ahead than the hold TTL (15 min here) counted
+    # every live hold as lapsed (its "now" was past their deadlines), so one session could hold any
+    # number of slots.
+    clinic = await make_clinic(guarded, admin)
+    me = await patient(guarded, clinic)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + skew)  # the gateway's Python clock
+    answers = [(await hold(guarded, clinic, h, me)).status_code for h in (9, 10, 11)]
+    assert answers == [201, 201, 429]
 
 
 async def test_fresh_sessions_from_one_address_cannot_book_out_the_calendar(
