@@ -151,3 +151,108 @@ async def test_managing_doctors_fits_a_phone(live_clinic: Clinic, staff: Any, op
     await page.locator("#doctor-manage-close").click()
     await expect(page.locator("#doctor-manage")).to_be_hidden()
     await expect(page.get_by_role("button", name=re.compile("^Manage ")).first).to_be_focused()
+
+    # the services' form, its "More rules" opened from the keyboard, fits too
+    await page.get_by_role("link", name="Services").click()
+    await page.locator("#service-more summary").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#service-more")).to_have_attribute("open", "")
+    await no_sideways_scroll(page)
+
+
+def add_doctor(server: LiveServer, clinic: Clinic, name: str) -> str:
+    r = httpx.post(
+        f"{server.url}/v1/admin/doctors",
+        json={"organisation_id": clinic.organisation_id, "name": name, "timezone": "Europe/Berlin"},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert r.status_code == 201, r.text
+    made: str = r.json()["id"]
+    return made
+
+
+def services(server: LiveServer, clinic: Clinic) -> dict[str, dict[str, Any]]:
+    r = httpx.get(
+        f"{server.url}/v1/organisations/{clinic.organisation_id}/appointment-types",
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert r.status_code == 200, r.text
+    return {service["name"]: service for service in r.json()}
+
+
+def booking_status(server: LiveServer, doctor_id: str, type_id: str) -> int:
+    return httpx.get(f"{server.url}/book/{doctor_id}?appointment_type_id={type_id}").status_code
+
+
+async def test_an_admin_adds_a_service_one_doctor_offers_and_edits_it(
+    live_server: LiveServer, live_clinic: Clinic, staff: Any, open_page: Any
+) -> None:
+    other = add_doctor(live_server, live_clinic, "Dr. Zed Other")
+    first = doctors(live_server, live_clinic)
+    ours = next(name for name, doctor in first.items() if doctor["id"] == live_clinic.doctor_id)
+    page: Page = await open_page("/admin", viewport=DESKTOP)
+    await sign_in(page, staff.admin_key(live_clinic))
+    await shown(page)
+    await page.get_by_role("link", name="Services").click()
+    await expect(page.locator("#service-list")).to_have_attribute("aria-busy", "false")
+
+    form = page.locator("#service-form")
+    await form.get_by_label("Service name").fill("Follow-up call")
+    duration = form.get_by_label("Length in minutes")
+    await duration.fill("7")
+    await form.get_by_label(ours, exact=True).check()
+    await form.get_by_role("button", name="Add the service").click()
+    await expect(page.locator("#service-duration-error")).to_contain_text("in steps of 5")
+    await expect(duration).to_be_focused()
+
+    # a rule the gateway refuses is explained at its field, the closed "More rules" opened for it
+    await duration.fill("20")
+    await page.locator("#service-more summary").click()
+    await form.get_by_label("Break after each booking (minutes)").fill("10")
+    advance = form.get_by_label("Bookable up to this many days ahead")
+    await advance.fill("999")
+    await page.locator("#service-more summary").click()  # closed again
+    await form.get_by_role("button", name="Add the service").click()
+    await expect(page.locator("#service-advance-error")).to_be_visible()
+    await expect(advance).to_be_focused()
+    await expect(advance).to_have_attribute("aria-invalid", "true")
+    assert "Follow-up call" not in services(live_server, live_clinic)
+    await look(page, "admin-service-refused")
+
+    await advance.fill("90")
+    await form.get_by_label("Payment when booking").select_option("full")
+    await form.get_by_label("Price (EUR)").fill("45.50")
+    await form.get_by_role("button", name="Add the service").click()
+    await expect(page.locator("#status")).to_contain_text("Follow-up call added")
+    made = services(live_server, live_clinic)["Follow-up call"]
+    assert made["doctor_ids"] == [live_clinic.doctor_id]
+    assert (made["duration_minutes"], made["buffer_minutes"], made["max_advance_days"]) == (20, 10, 90)
+    assert (made["payment_mode"], made["fee_cents"], made["hold_ttl_seconds"]) == ("full", 4550, 900)
+    row = page.locator(f'#service-list [data-type-id="{made["id"]}"]')
+    await expect(row).to_contain_text("20 min")
+    await expect(row).to_contain_text("pays 45.50 EUR when booking")
+    await expect(row).to_contain_text(f"Offered by {ours}")
+    await expect(row.get_by_role("button", name="Edit Follow-up call")).to_be_focused()
+    await look(page, "admin-services")
+
+    # offered by the one doctor: their booking page opens, the other's is the 404 page
+    assert booking_status(live_server, live_clinic.doctor_id, made["id"]) == 200
+    refused: Page = await open_page("/admin", viewport=DESKTOP)
+    response = await refused.goto(f"/book/{other}?appointment_type_id={made['id']}")
+    assert response is not None and response.status == 404
+
+    # edit: the form is filled from the service; the new length is what the gateway keeps
+    await row.get_by_role("button", name="Edit Follow-up call").click()
+    await expect(page.locator("#service-form-heading")).to_have_text("Edit Follow-up call")
+    await expect(page.locator("#service-form-heading")).to_be_focused()
+    await expect(duration).to_have_value("20")
+    await expect(form.get_by_label(ours, exact=True)).to_be_checked()
+    await duration.fill("45")
+    await form.get_by_role("button", name="Save the service").click()
+    await expect(page.locator("#status")).to_contain_text("Follow-up call saved")
+    await expect(row).to_contain_text("45 min")
+    await expect(page.locator("#service-form-heading")).to_have_text("Add a service")
+    edited = services(live_server, live_clinic)["Follow-up call"]
+    assert edited["duration_minutes"] == 45
+    assert (edited["doctor_ids"], edited["fee_cents"]) == ([live_clinic.doctor_id], 4550)  # the rest kept
+    assert booking_status(live_server, other, made["id"]) == 404

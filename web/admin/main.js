@@ -1,7 +1,7 @@
 // The organisation's overview: sign in with a gk_… key (or the platform token and an organisation
 // slug or id); appointments across the organisation (filters, paging, details, cancel, rebook), the
-// doctors' weekly hours, booking secrets, the clinic's settings. Live over one stream of all its
-// doctors' slot events.
+// doctors (added, edited, their sign-in tokens; weekly hours read-only), the services they offer,
+// booking secrets, the clinic's settings. Live over one stream of all its doctors' slot events.
 
 import { Clock, browserZone } from "../common/time.js";
 import { DetailDialog } from "./detail.js";
@@ -9,6 +9,7 @@ import { DoctorForms } from "./doctorform.js";
 import { DoctorList } from "./doctors.js";
 import { AppointmentList } from "./list.js";
 import { Secrets } from "./secrets.js";
+import { Services } from "./services.js";
 import { Settings } from "./settings.js";
 import { Gateway, explain } from "../common/http.js";
 import { Notice } from "../common/notice.js";
@@ -88,6 +89,9 @@ async function open(organisationId) {
   const forms = new DoctorForms({ ...ctx, onDoctorsChanged: () => doctorsChanged() });
   const doctorSection = new DoctorList($("doctor-list"), { ...ctx, onManage: (doctor) => forms.open(doctor) });
   doctorSection.render();
+  const services = new Services({ ...ctx, onTypesChanged: () => doctorSection.render() });
+  services.stopEditing({ focus: false });
+  services.render();
   new Secrets(ctx).refresh();
   new Settings(ctx).show(organisation);
   countDoctors(doctors);
@@ -104,6 +108,7 @@ async function open(organisationId) {
   /** A doctor was added or edited: the lists show them now, and a new one is followed live too. */
   function doctorsChanged() {
     doctorSection.render();
+    services.render(); // the doctors who offer each service, and the boxes to choose them
     fillDoctorFilter(doctors);
     countDoctors(doctors);
     list.refresh(); // names in the table
