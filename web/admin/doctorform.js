@@ -16,6 +16,10 @@ const MESSAGES = {
   not_found: "This doctor is no longer there. Please reload the page.",
 };
 
+const TOKEN_MESSAGES = {
+  not_found: "This doctor or token is no longer there. Please reload the page.",
+};
+
 /** The field a 422 is about (nothing was saved), by its code or the API field its detail names. */
 function fieldOf(error, prefix) {
   if (error.status !== 422) return null;
@@ -48,6 +52,12 @@ export class DoctorForms {
     $("doctor-manage-close").onclick = () => this.close();
     $("credential-create").onclick = () => this.issue();
     $("token-hide").onclick = () => this.hideToken();
+  }
+
+  /** A token call refused: a lost sign-in signs out; the rest is said in the page's alert. */
+  tokenFailed(error) {
+    if (error.status === 401) this.ctx.onError(error);
+    else this.ctx.notice.alert(explain(error, TOKEN_MESSAGES));
   }
 
   /** A refusal: at its field when it names one, else in the page's alert. */
@@ -148,7 +158,7 @@ export class DoctorForms {
     try {
       credentials = await this.ctx.api.get(this.credentialsPath());
     } catch (error) {
-      this.ctx.onError(error);
+      this.tokenFailed(error);
       return;
     }
     if (this.doctor !== doctor) return; // another doctor was opened meanwhile
@@ -182,7 +192,7 @@ export class DoctorForms {
       $("token-reveal").hidden = false;
       $("token-reveal").focus();
     } catch (error) {
-      this.ctx.onError(error);
+      this.tokenFailed(error);
     }
   }
 
@@ -209,7 +219,7 @@ export class DoctorForms {
       this.ctx.notice.say(`Sign-in token revoked: ${this.doctor.name}'s page stops accepting it now.`);
       $("credentials-heading").focus();
     } catch (error) {
-      this.ctx.onError(error);
+      this.tokenFailed(error);
     }
   }
 }

@@ -104,11 +104,11 @@ export class Services {
     });
     $("service-list").replaceChildren(items.length ? el("ul", { className: "doctors", attrs: { role: "list" } }, items) : el("p", { className: "muted" }, "No services yet."));
     $("service-list").setAttribute("aria-busy", "false");
-    this.renderDoctorChecks(this.editing?.doctor_ids);
+    this.renderDoctorChecks(); // keeps what is ticked, unsaved or not
   }
 
   /** One box per doctor; the ones ticked before stay ticked (a new doctor may have joined). */
-  renderDoctorChecks(chosen) {
+  renderDoctorChecks(chosen = null) {
     const ticked = chosen || [...document.querySelectorAll("#service-doctor-checks input:checked")].map((box) => box.value);
     $("service-doctor-checks").replaceChildren(...[...this.ctx.doctors.values()].map((d) =>
       el("label", { className: "check" },
