@@ -1,18 +1,20 @@
 // The organisation's overview: sign in with a gk_… key (or the platform token and an organisation
 // slug or id); appointments across the organisation (filters, paging, details, cancel, rebook), the
-// doctors' weekly hours, booking secrets, the clinic's settings. Live over one stream of all its
-// doctors' slot events.
+// doctors (added, edited, their sign-in tokens; weekly hours read-only), the services they offer,
+// booking secrets, the clinic's settings. Live over one stream of all its doctors' slot events.
 
 import { Clock, browserZone } from "../common/time.js";
 import { DetailDialog } from "./detail.js";
+import { DoctorForms } from "./doctorform.js";
 import { DoctorList } from "./doctors.js";
 import { AppointmentList } from "./list.js";
 import { Secrets } from "./secrets.js";
+import { Services } from "./services.js";
 import { Settings } from "./settings.js";
 import { Gateway, explain } from "../common/http.js";
 import { Notice } from "../common/notice.js";
 import { StaffSession, pastedToken } from "../common/session.js";
-import { fieldError } from "../common/dom.js";
+import { el, fieldError } from "../common/dom.js";
 import { watchDoctors } from "../common/stream.js";
 
 const $ = (id) => document.getElementById(id);
@@ -34,6 +36,8 @@ function signOut() {
   running?.();
   running = null;
   session.clear();
+  $("doctor-manage").hidden = true;
+  $("token-value").textContent = ""; // a token shown once leaves the page with the admin
   for (const id of ["app", "sign-out", "sections"]) $(id).hidden = true;
   $("signin").hidden = false;
   $("page-title").textContent = "Clinic overview";
@@ -76,16 +80,21 @@ async function open(organisationId) {
   const types = new Map(typeList.map((t) => [t.id, t]));
   document.title = `${organisation.name}: overview`;
   $("page-title").textContent = organisation.name;
-  $("who").textContent = `${doctors.size} doctor${doctors.size === 1 ? "" : "s"} · appointments update live.`;
   $("zone").textContent = clock.zoneLabel();
   for (const node of document.querySelectorAll(".admin-zone")) node.textContent = clock.zoneLabel();
 
   const ctx = { api, clock, doctors, types, notice, organisationId, onError: fail };
   const detail = new DetailDialog({ ...ctx, onChanged: () => list.refresh() });
   const list = new AppointmentList({ ...ctx, onOpen: (id) => detail.open(id) });
-  new DoctorList($("doctor-list"), ctx).render();
+  const forms = new DoctorForms({ ...ctx, onDoctorsChanged: () => doctorsChanged() });
+  const doctorSection = new DoctorList($("doctor-list"), { ...ctx, onManage: (doctor) => forms.open(doctor) });
+  doctorSection.render();
+  const services = new Services({ ...ctx, onTypesChanged: () => doctorSection.render() });
+  services.stopEditing({ focus: false });
+  services.render();
   new Secrets(ctx).refresh();
   new Settings(ctx).show(organisation);
+  countDoctors(doctors);
 
   // One stream per 50 doctors (the gateway's limit): any slot event may be a booking, a
   // cancellation or a move somewhere in the list.
@@ -93,7 +102,23 @@ async function open(organisationId) {
     list.refresh();
     detail.refresh();
   };
-  const watches = watchDoctors(api, [...doctors.keys()], onChange, $("live"));
+  let followed = [...doctors.keys()];
+  let watches = watchDoctors(api, followed, onChange, $("live"));
+
+  /** A doctor was added or edited: the lists show them now, and a new one is followed live too. */
+  function doctorsChanged() {
+    doctorSection.render();
+    services.render(); // the doctors who offer each service, and the boxes to choose them
+    fillDoctorFilter(doctors);
+    countDoctors(doctors);
+    list.refresh(); // names in the table
+    if (followed.length === doctors.size) return; // an edit: the same doctors are followed
+    // the streams name their doctors in the URL: the old ones stop, new ones follow everyone
+    for (const watch of watches) watch.stop();
+    followed = [...doctors.keys()];
+    watches = watchDoctors(api, followed, onChange, $("live"));
+    for (const watch of watches) watch.start();
+  }
 
   $("signin").hidden = true;
   for (const id of ["app", "sign-out", "sections"]) $(id).hidden = false;
@@ -103,6 +128,21 @@ async function open(organisationId) {
   };
   list.refresh();
   for (const watch of watches) watch.start();
+}
+
+function countDoctors(doctors) {
+  $("who").textContent = `${doctors.size} doctor${doctors.size === 1 ? "" : "s"} · appointments update live.`;
+}
+
+/** The appointments filter's doctors, keeping the one chosen. */
+function fillDoctorFilter(doctors) {
+  const select = $("filter-doctor");
+  const chosen = select.value;
+  select.replaceChildren(
+    el("option", { value: "" }, "All doctors"),
+    ...[...doctors.values()].map((d) => el("option", { value: d.id, textContent: d.name })),
+  );
+  select.value = chosen;
 }
 
 async function signIn(token, named) {
