@@ -100,3 +100,30 @@ async def test_the_front_desk_is_a_link_away(live_clinic: Clinic, staff: Any, op
     await shown(page)
     desk = page.get_by_role("navigation", name="Sections").get_by_role("link", name="Front desk")
     await expect(desk).to_have_attribute("href", "/desk")
+
+
+async def test_signing_out_and_in_again_does_not_double_what_the_page_does(
+    live_clinic: Clinic, staff: Any, open_page: Any
+) -> None:
+    page: Page = await open_page("/admin", viewport=DESKTOP)
+    key = staff.admin_key(live_clinic)
+    for _ in range(2):
+        await sign_in(page, key)
+        await shown(page)
+        await page.get_by_role("button", name="Sign out").click()
+    await sign_in(page, key)
+    await shown(page)
+    # one "All doctors" and one of each doctor, not a copy per sign-in
+    await expect(page.locator("#filter-doctor option")).to_have_count(2)
+    searches: list[str] = []
+    page.on("request", lambda r: searches.append(r.url) if "/v1/appointments?" in r.url else None)
+    # the first load and the live stream's catch-up load the list on their own: let them finish
+    seen = -1
+    while seen != len(searches):
+        seen = len(searches)
+        await page.wait_for_timeout(700)
+    searches.clear()
+    await page.get_by_role("button", name="Show", exact=True).click()
+    await expect(page.locator("#appointment-list")).to_have_attribute("aria-busy", "false")
+    await page.wait_for_timeout(300)  # a doubled handler's second search would be on its way by now
+    assert len(searches) == 1, searches

@@ -18,19 +18,24 @@ export class AppointmentList {
     this.items = [];
     this.next = null;
     this.refresh = coalesce(() => this.load());
-    $("filter-doctor").append(...[...ctx.doctors.values()].map((d) => el("option", { value: d.id, textContent: d.name })));
+    $("filter-doctor").replaceChildren(
+      el("option", { value: "" }, "All doctors"),
+      ...[...ctx.doctors.values()].map((d) => el("option", { value: d.id, textContent: d.name })),
+    );
     $("filter-statuses").replaceChildren(...Object.entries(STATUS_LABELS).map(([value, label]) =>
       el("label", { className: "check" }, el("input", { type: "checkbox", name: "status", value }), ` ${label}`)));
-    $("filters").addEventListener("submit", (event) => {
+    // handler properties, not listeners: a second sign-in in this tab builds this again, and
+    // must not run every search (or open every dialog) twice
+    $("filters").onsubmit = (event) => {
       event.preventDefault();
       this.apply();
-    });
-    $("filters").addEventListener("reset", () => setTimeout(() => this.apply(), 0)); // after the form clears
-    $("load-more").addEventListener("click", () => this.more());
-    $("appointment-list").addEventListener("click", (event) => {
+    };
+    $("filters").onreset = () => setTimeout(() => this.apply(), 0); // after the form clears
+    $("load-more").onclick = () => this.more();
+    $("appointment-list").onclick = (event) => {
       const button = event.target.closest("button[data-open]");
       if (button) ctx.onOpen(button.dataset.open);
-    });
+    };
   }
 
   /** Read the filter form; dates are whole days in the admin's zone ("until" includes its day). */

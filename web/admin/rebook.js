@@ -22,9 +22,11 @@ export class Rebooker {
       onPick: (start, end) => this.ask(start, end),
       emptyText: "No free times in the next two weeks.",
     });
-    $("rebook-doctor").addEventListener("change", () => this.follow($("rebook-doctor").value));
-    $("rebook-confirm-button").addEventListener("click", () => this.move());
-    $("rebook-back").addEventListener("click", () => this.back());
+    // handler properties, not listeners: a second sign-in in this tab builds this again, and one
+    // Confirm must move the appointment once
+    $("rebook-doctor").onchange = () => this.follow($("rebook-doctor").value);
+    $("rebook-confirm-button").onclick = () => this.move();
+    $("rebook-back").onclick = () => this.back();
   }
 
   /** The confirm step: nothing moves until Confirm. */

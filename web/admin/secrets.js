@@ -11,8 +11,9 @@ export class Secrets {
     this.ctx = ctx;
     this.path = `/v1/organisations/${encodeURIComponent(ctx.organisationId)}/booking-secrets`;
     this.refresh = coalesce(() => this.load());
-    $("secret-create").addEventListener("click", () => this.create());
-    $("reveal-hide").addEventListener("click", () => this.hide());
+    // handlers set, not added: a sign-in after a sign-out builds this again, and must not double them
+    $("secret-create").onclick = () => this.create();
+    $("reveal-hide").onclick = () => this.hide();
   }
 
   async load() {

@@ -16,10 +16,11 @@ export class Settings {
   constructor(ctx) {
     this.ctx = ctx;
     this.path = `/v1/admin/organisations/${encodeURIComponent(ctx.organisationId)}`;
-    $("settings-form").addEventListener("submit", (event) => {
+    // set, not added: a sign-in after a sign-out builds this again, and must not save twice
+    $("settings-form").onsubmit = (event) => {
       event.preventDefault();
       this.save();
-    });
+    };
   }
 
   /** Fill the form from the organisation as the gateway has it. */

@@ -36,10 +36,10 @@ export class Agenda {
     this.shownKey = "";
     this.refresh = coalesce(() => this.load());
     this.timer = setInterval(() => this.tick(), TICK_MS);
-    container.addEventListener("click", (event) => {
+    container.onclick = (event) => {
       const button = event.target.closest("button[data-action]");
       if (button && !button.disabled) this.act(button.dataset.action, button.closest("[data-appointment-id]").dataset.appointmentId);
-    });
+    };
   }
 
   stop() {

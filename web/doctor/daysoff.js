@@ -16,14 +16,15 @@ export class DaysOff {
     this.path = `/v1/doctors/${encodeURIComponent(doctor.id)}/date-overrides`;
     this.refresh = coalesce(() => this.load());
     this.overrides = [];
-    $("day-off-form").addEventListener("submit", (event) => {
+    // handler properties, not listeners: a second sign-in in this tab builds this again
+    $("day-off-form").onsubmit = (event) => {
       event.preventDefault();
       this.add();
-    });
-    $("custom-hours-form").addEventListener("submit", (event) => {
+    };
+    $("custom-hours-form").onsubmit = (event) => {
       event.preventDefault();
       this.addHours();
-    });
+    };
   }
 
   today() {

@@ -16,11 +16,12 @@ export class HoursEditor {
     this.windows = [];
     this.refresh = coalesce(() => this.load());
     $("window-weekday").replaceChildren(...WEEKDAYS.map((name, i) => el("option", { value: String(i + 1), textContent: name })));
-    $("window-form").addEventListener("submit", (event) => {
+    // handler properties, not listeners: a second sign-in in this tab builds this again
+    $("window-form").onsubmit = (event) => {
       event.preventDefault();
       this.save();
-    });
-    $("window-cancel").addEventListener("click", () => this.edit(null));
+    };
+    $("window-cancel").onclick = () => this.edit(null);
   }
 
   async load() {
