@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 USERS ?= 60
 DURATION ?= 60s
 
-.PHONY: help install browser run test test-fast lint format clean load bench faults
+.PHONY: help install browser compose run test test-fast lint format clean load bench faults
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -44,14 +44,24 @@ browser: $(AXE) ## Install Debian's Chromium (when missing; needs root) and axe-
 		fi; \
 	fi
 
+compose: ## Install Compose's validator for the suite (Debian's docker-compose, when neither it nor 'docker compose' is there; needs root)
+	@if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing docker-compose (apt-get), for 'docker-compose config' in the tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; \
+		else \
+			echo "docker-compose is missing: run 'sudo apt-get install -y docker-compose' for the compose tests" >&2; exit 1; \
+		fi; \
+	fi
+
 run: install ## Migrate, seed the demo clinic and serve on http://127.0.0.1:8000 (starts Postgres/Redis if needed)
 	$(PYTHON) -m gateway.devservers run --host $(HOST) --port $(PORT)
 
-test: install browser ## Run the whole suite against real Postgres, Redis and headless Chromium
+test: install browser compose ## Run the whole suite against real Postgres, Redis and headless Chromium
 	@set -o pipefail; servers="$$($(PYTHON) -m gateway.devservers env)" || exit 1; \
 	env $$servers $(PYTHON) -m pytest -n $(WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
 
-test-fast: install ## Run the suite without the browser tests
+test-fast: install compose ## Run the suite without the browser tests
 	@servers="$$($(PYTHON) -m gateway.devservers env)" || exit 1; \
 	env $$servers $(PYTHON) -m pytest -n $(WORKERS) -p no:cacheprovider -m "not browser" $(PYTEST_ARGS)
 

@@ -1,7 +1,8 @@
 """docker-compose.yml and deploy/nginx.conf hold together: what can be checked without an engine.
 
-No Docker engine (nor the compose plugin) runs where the suite runs, so ``docker compose config``
-cannot; these checks read the files themselves: every service a service waits for exists, every
+Compose's own validator checks the file (``docker compose config``, or Debian's ``docker-compose``
+where the plugin is missing: ``make test`` installs it; neither needs an engine for ``config``).
+The rest reads the files themselves: every service a service waits for exists, every
 variable handed to a gateway is one it reads, every published port is on loopback, the gateways
 leave delivery to the worker, nginx reaches them with what live streams need (no buffering, long
 read timeouts, WebSocket upgrades), and the image carries every package.
@@ -9,7 +10,10 @@ read timeouts, WebSocket upgrades), and the image carries every package.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,29 @@ from gateway.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 UVICORN_VARIABLES = {"FORWARDED_ALLOW_IPS"}
 """Read by uvicorn itself, not by the settings."""
+
+
+def compose_command() -> list[str]:
+    """Compose's own command line: the Docker CLI's plugin, else the standalone ``docker-compose``."""
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode == 0:
+        return [docker, "compose"]
+    standalone = shutil.which("docker-compose")
+    assert standalone, "neither 'docker compose' nor 'docker-compose' is installed: 'make test' installs docker-compose"
+    return [standalone]
+
+
+def compose_config(path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    """``compose config -q`` on ``path``, seen from the repository, with only ``variables`` set."""
+    keep = {name: value for name, value in os.environ.items() if name in ("PATH", "HOME", "LANG")}
+    return subprocess.run(
+        [*compose_command(), "--project-directory", str(ROOT), "-f", str(path), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env=keep | variables,
+        check=False,
+        timeout=60,
+    )
 
 
 def compose() -> dict[str, Any]:
@@ -47,6 +74,32 @@ def variables(cls: type[Any]) -> set[str]:
         if isinstance(kind, mi.StructType):
             found |= variables(kind.cls)
     return found
+
+
+SECRETS = {"GATEWAY_ADMIN_TOKEN": "an-admin-token", "GATEWAY_SECRET_KEY": "a-secret-key"}
+
+
+def test_compose_config_validates_the_file_with_its_secrets_given() -> None:
+    done = compose_config(ROOT / "docker-compose.yml", **SECRETS)
+    assert done.returncode == 0, done.stderr
+
+
+def test_compose_config_refuses_the_file_without_its_secrets_and_says_which() -> None:
+    for missing in SECRETS:
+        done = compose_config(ROOT / "docker-compose.yml", **{k: v for k, v in SECRETS.items() if k != missing})
+        assert done.returncode != 0
+        assert f"set {missing}" in done.stderr
+
+
+def test_compose_config_can_fail_on_a_file_compose_does_not_accept(tmp_path: Path) -> None:
+    """The check above is Compose's: a wrong dependency condition is refused."""
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    assert "condition: service_completed_successfully" in text
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(text.replace("condition: service_completed_successfully", "condition: when_it_likes"))
+    done = compose_config(broken, **SECRETS)
+    assert done.returncode != 0
+    assert "when_it_likes" in done.stderr
 
 
 def test_the_stack_has_its_services_and_each_waits_only_for_services_that_exist() -> None:
