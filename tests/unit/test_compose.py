@@ -10,6 +10,7 @@ read timeouts, WebSocket upgrades), and the image carries every package.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -27,14 +28,15 @@ UVICORN_VARIABLES = {"FORWARDED_ALLOW_IPS"}
 """Read by uvicorn itself, not by the settings."""
 
 
-def compose_command() -> list[str]:
+@functools.cache
+def compose_command() -> tuple[str, ...]:
     """Compose's own command line: the Docker CLI's plugin, else the standalone ``docker-compose``."""
     docker = shutil.which("docker")
     if docker and subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode == 0:
-        return [docker, "compose"]
+        return (docker, "compose")
     standalone = shutil.which("docker-compose")
     assert standalone, "neither 'docker compose' nor 'docker-compose' is installed: 'make test' installs docker-compose"
-    return [standalone]
+    return (standalone,)
 
 
 def compose_config(path: Path, **variables: str) -> subprocess.CompletedProcess[str]:

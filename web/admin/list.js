@@ -18,10 +18,8 @@ export class AppointmentList {
     this.items = [];
     this.next = null;
     this.refresh = coalesce(() => this.load());
-    $("filter-doctor").replaceChildren(
-      el("option", { value: "" }, "All doctors"),
-      ...[...ctx.doctors.values()].map((d) => el("option", { value: d.id, textContent: d.name })),
-    );
+    const doctors = $("filter-doctor"); // its first option, "All doctors", is the page's own
+    doctors.replaceChildren(doctors.options[0], ...[...ctx.doctors.values()].map((d) => el("option", { value: d.id, textContent: d.name })));
     $("filter-statuses").replaceChildren(...Object.entries(STATUS_LABELS).map(([value, label]) =>
       el("label", { className: "check" }, el("input", { type: "checkbox", name: "status", value }), ` ${label}`)));
     // handler properties, not listeners: a second sign-in in this tab builds this again, and
